@@ -1,0 +1,38 @@
+//! The `Experiment` trait: a named, versioned, pure function from (params, seed, inputs) to outputs.
+//! Experiments do no IO: everything arrives through the `RunCtx`.
+
+use crate::canon::CanonError;
+use crate::ctx::RunCtx;
+use crate::outputs::Outputs;
+use crate::params::ParamSpec;
+
+/// A reproducible computation the runner can run, record and rerun.
+pub trait Experiment: Send + Sync {
+    /// Dotted name, e.g. `demo.pi`.
+    fn name(&self) -> &'static str;
+    /// Bumped whenever the same inputs may give different outputs on purpose.
+    fn version(&self) -> u32;
+    /// One line for `reprise experiments`.
+    fn description(&self) -> &'static str;
+    /// Declared parameters, with types, ranges and defaults.
+    fn params(&self) -> Vec<ParamSpec>;
+    /// Names of the input files the experiment reads (given with `--input name=path`).
+    fn inputs(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+    /// Runs once. Must be a pure function of the context: same context, same bytes.
+    fn run(&self, ctx: &RunCtx) -> Result<Outputs, ExperimentError>;
+}
+
+/// Why an experiment could not produce its outputs.
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    #[error("input `{0}` is required but was not given (pass --input {0}=PATH)")]
+    MissingInput(String),
+    #[error("input `{name}` is malformed: {why}")]
+    BadInput { name: String, why: String },
+    #[error("output is not canonical JSON: {0}")]
+    Canon(#[from] CanonError),
+    #[error("{0}")]
+    Failed(String),
+}
