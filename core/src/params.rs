@@ -179,6 +179,12 @@ impl Params {
         Ok(Self::fill(specs, given))
     }
 
+    /// Re-checks already typed params (read back from a stored spec) against `specs`.
+    pub fn validate(specs: &[ParamSpec], given: &Params) -> Result<Params, ParamError> {
+        let values = given.0.iter().map(|(k, v)| (k.clone(), serde_json::to_value(v).expect("params serialize"))).collect();
+        Self::from_json(specs, &values)
+    }
+
     fn fill(specs: &[ParamSpec], mut given: BTreeMap<String, ParamValue>) -> Params {
         for s in specs {
             given.entry(s.name.to_string()).or_insert_with(|| s.default.clone());

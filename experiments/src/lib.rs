@@ -1,1 +1,7 @@
-//! placeholder
+//! The science modules of Reprise, each a folder of small modules, and the registry that names
+//! them. Experiments do no IO: params, seed streams, inputs and progress arrive through `RunCtx`.
+
+pub mod demo;
+pub mod registry;
+
+pub use registry::{all, find};

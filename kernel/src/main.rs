@@ -1,1 +1,36 @@
-fn main(){}
+//! The `reprise` binary: the command line over the runner and the store (and, with the kernel
+//! issue, the Jupyter kernel). The only crate that reads the environment, prints, or exits.
+
+mod cli;
+mod cmd;
+mod env;
+mod error;
+mod progress;
+mod render;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ctx = cmd::Ctx::new(&cli);
+    let result = match cli.command {
+        Command::Run(a) => cmd::run::run(&ctx, a),
+        Command::Rerun(a) => cmd::rerun::rerun(&ctx, a),
+        Command::Show(a) => cmd::inspect::show(&ctx, a),
+        Command::Runs(a) => cmd::inspect::runs(&ctx, a),
+        Command::Experiments => cmd::inspect::experiments(&ctx),
+        Command::Verify => cmd::maintain::verify(&ctx),
+        Command::Gc(a) => cmd::maintain::gc(&ctx, a),
+        Command::Lock(a) => cmd::maintain::lock(&ctx, a),
+        Command::Reproduce(a) => cmd::rerun::reproduce(&ctx, a),
+        Command::Store(c) => cmd::store::store(&ctx, c),
+        Command::Internal(c) => cmd::run::internal(&ctx, c),
+    };
+    ctx.bar.done();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => ExitCode::from(error::report(&e) as u8),
+    }
+}

@@ -1,0 +1,3 @@
+//! Demonstration experiments that exercise the runner end to end.
+
+pub mod pi;

@@ -1,0 +1,159 @@
+//! The command line: every subcommand, its options and the help text that teaches it.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+const AFTER: &str = "\
+Every result gets a hash. `reprise rerun <hash>` gets it back bit for bit from the pinned seed,
+git commit, Cargo.lock and toolchain, or says exactly what differs and why.
+
+Exit status: 0 success; 1 a check ran and failed (rerun, reproduce, verify); 2 bad input;
+3 internal error.
+
+Examples:
+  reprise experiments                         what can run, with parameters
+  reprise run demo.pi --seed 7 -p n=2000000    run; the last line printed is the run hash
+  reprise rerun 3f9a2c                        rerun by hash prefix and compare every output
+  reprise show 3f9a2c --output summary.json   print one output's bytes
+  reprise reproduce                           check every lock in lockfiles/";
+
+#[derive(Parser, Debug)]
+#[command(name = "reprise", version, about = "Reproducible experiment runner: hashed runs, exact reruns", after_help = AFTER)]
+pub struct Cli {
+    /// Store directory [default: artifacts/ in the repository]
+    #[arg(long, global = true, env = "REPRISE_STORE", value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// The git repository whose code runs are recorded against [default: the one this binary was built from]
+    #[arg(long, global = true, env = "REPRISE_REPO", value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// No progress bars
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run an experiment (or return its stored record when this exact spec already ran)
+    Run(RunArgs),
+    /// Run a stored run again and compare every output with the recorded one
+    Rerun(RerunArgs),
+    /// Show a run: its spec, outputs and provenance, or one output's bytes
+    Show(ShowArgs),
+    /// List recorded runs, newest first
+    Runs(RunsArgs),
+    /// List the experiments compiled into this binary, with their parameters
+    Experiments,
+    /// Rehash every object in the store; report corrupt and missing ones
+    Verify,
+    /// Delete objects that no ref, run record or lockfile reaches
+    Gc(GcArgs),
+    /// Pin a run as a reproduction: write lockfiles/<name>.json
+    Lock(LockArgs),
+    /// Run every lock in lockfiles/ with the current code and compare outputs with the pins
+    Reproduce(ReproduceArgs),
+    /// Low-level object commands: put, get, resolve
+    #[command(subcommand)]
+    Store(StoreCommand),
+    /// Plumbing used by `rerun` across commits; not for direct use
+    #[command(subcommand, hide = true)]
+    Internal(InternalCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Experiment name, e.g. demo.pi (see `reprise experiments`)
+    pub experiment: String,
+    /// The run's seed; every random stream derives from it
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// A parameter as name=value (repeatable); unspecified ones take their defaults
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// An input file as name=path (repeatable); stored, and named in the spec by digest
+    #[arg(long = "input", short = 'i', value_name = "NAME=PATH")]
+    pub inputs: Vec<String>,
+    /// Run even if this spec's record is already stored
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RerunArgs {
+    /// Run hash (or spec digest), full or a unique prefix of at least 6 hex digits
+    pub hash: String,
+    /// Cargo target dir for builds of pinned commits [default: <store>/cache/target]
+    #[arg(long, env = "REPRISE_RERUN_TARGET_DIR", value_name = "DIR")]
+    pub target_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// Run hash (or spec digest), full or a unique prefix
+    pub hash: String,
+    /// Print the raw bytes of this output instead
+    #[arg(long, value_name = "NAME")]
+    pub output: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RunsArgs {
+    /// Only runs of this experiment
+    #[arg(long, short)]
+    pub experiment: Option<String>,
+    /// At most this many rows
+    #[arg(long, short = 'n', default_value_t = 50)]
+    pub limit: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct GcArgs {
+    /// List what would be deleted, delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LockArgs {
+    /// Run hash, full or a unique prefix
+    pub hash: String,
+    /// Lock name (file lockfiles/<name>.json) [default: the experiment's name]
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReproduceArgs {
+    /// Only these locks (by name) [default: all]
+    pub names: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StoreCommand {
+    /// Store files (or stdin with `-`); prints one digest per line
+    Put {
+        /// Files to store; `-` reads standard input
+        files: Vec<PathBuf>,
+        /// Read the paths to store from standard input, one per line
+        #[arg(long, conflicts_with = "files")]
+        stdin_paths: bool,
+    },
+    /// Write an object's bytes to stdout, checking its digest
+    Get { digest: String },
+    /// Print the full digest a prefix names
+    Resolve { prefix: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InternalCommand {
+    /// Run a stored spec as recorded and print {"record": …, "environment": …}
+    RunSpec {
+        spec: String,
+        #[arg(long, default_value = "")]
+        started: String,
+    },
+}

@@ -1,0 +1,109 @@
+//! Store upkeep and pinning: `verify`, `gc` and `lock`.
+
+use super::{Ctx, print_json};
+use crate::cli::{GcArgs, LockArgs};
+use crate::error::CheckFailed;
+use crate::render;
+use reprise_runner::gcroots;
+use serde_json::json;
+
+pub fn verify(ctx: &Ctx) -> anyhow::Result<()> {
+    let store = ctx.store()?;
+    let expected = gcroots::expected_objects(&store)?;
+    let report = store.verify(&expected, &ctx.bar)?;
+    ctx.bar.done();
+    if ctx.json {
+        print_json(&json!({
+            "ok": report.ok(), "checked": report.checked, "bytes": report.bytes,
+            "corrupt": report.corrupt.iter().map(|(d, a)| json!({"object": d.hex(), "actual": a.hex()})).collect::<Vec<_>>(),
+            "missing": report.missing.iter().map(|(d, w)| json!({"object": d.hex(), "expected_by": w})).collect::<Vec<_>>(),
+            "stray": report.stray, "tmp_files": report.tmp_files,
+        }));
+    } else {
+        println!("checked {} objects ({})", report.checked, render::size(report.bytes));
+        for (d, actual) in &report.corrupt {
+            println!("CORRUPT  {d}  (its bytes hash to {})", actual.short(16));
+        }
+        for (d, who) in &report.missing {
+            println!("MISSING  {d}  (named by {who})");
+        }
+        for p in &report.stray {
+            println!("STRAY    {}", p.display());
+        }
+        if report.tmp_files > 0 {
+            println!("{} leftover file(s) of interrupted writes in tmp/ (harmless; `reprise gc` removes them after an hour)", report.tmp_files);
+        }
+        if report.ok() {
+            println!("ok: every object matches its digest and nothing expected is missing");
+        }
+    }
+    if report.ok() {
+        Ok(())
+    } else {
+        Err(CheckFailed(format!(
+            "store {} has {} corrupt, {} missing and {} stray objects",
+            ctx.store_path.display(),
+            report.corrupt.len(),
+            report.missing.len(),
+            report.stray.len()
+        ))
+        .into())
+    }
+}
+
+pub fn gc(ctx: &Ctx, args: GcArgs) -> anyhow::Result<()> {
+    let store = ctx.store()?;
+    let roots = gcroots::lock_roots(&ctx.repo)?;
+    let report = store.gc(&roots, &gcroots::children, args.dry_run)?;
+    if ctx.json {
+        print_json(&json!({
+            "dry_run": report.dry_run, "kept": report.kept, "freed": report.freed, "tmp_removed": report.tmp_removed,
+            "removed": report.removed.iter().map(|(d, s)| json!({"object": d.hex(), "size": s})).collect::<Vec<_>>(),
+        }));
+        return Ok(());
+    }
+    let verb = if args.dry_run { "would remove" } else { "removed" };
+    for (d, size) in &report.removed {
+        println!("{verb} {d} ({})", render::size(*size));
+    }
+    println!(
+        "{verb} {} objects ({}), kept {} reachable from refs, runs and lockfiles{}",
+        report.removed.len(),
+        render::size(report.freed),
+        report.kept,
+        if report.tmp_removed > 0 { format!("; {} stale tmp files", report.tmp_removed) } else { String::new() }
+    );
+    Ok(())
+}
+
+pub fn lock(ctx: &Ctx, args: LockArgs) -> anyhow::Result<()> {
+    let store = ctx.store()?;
+    let runner = ctx.runner(store);
+    let (path, lock, previous) = runner.lock(&args.hash, args.name.as_deref())?;
+    if ctx.json {
+        print_json(&json!({ "path": path, "lock": lock, "previous": previous }));
+        return Ok(());
+    }
+    println!("wrote {}", path.display());
+    if lock.recorded.dirty {
+        println!("warning: the run was made on a dirty tree; commit the code and lock a clean run before publishing");
+    }
+    match previous {
+        None => println!("new lock `{}` pins {} outputs", lock.name, lock.outputs.len()),
+        Some(old) => {
+            let mut names: Vec<&String> = old.outputs.keys().chain(lock.outputs.keys()).collect();
+            names.sort();
+            names.dedup();
+            for n in names {
+                let (a, b) = (old.outputs.get(n).map(|o| &o.digest[..12]), lock.outputs.get(n).map(|o| &o.digest[..12]));
+                if a != b {
+                    println!("  {n}: {} → {}", a.unwrap_or("none"), b.unwrap_or("none"));
+                }
+            }
+            if old.outputs == lock.outputs {
+                println!("outputs unchanged");
+            }
+        }
+    }
+    Ok(())
+}
