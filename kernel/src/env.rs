@@ -59,5 +59,5 @@ pub fn environment(repo: PathBuf) -> Environment {
 
 /// Now, as RFC 3339 UTC: only for provenance notes, never hashed.
 pub fn now() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
 }

@@ -11,7 +11,7 @@ use tempfile::NamedTempFile;
 
 const CHUNK: usize = 1 << 20;
 /// Small files put in one call share one `syncfs` per batch rather than one fsync each.
-const BATCH: usize = 512;
+const BATCH: usize = 64;
 
 /// A store rooted at a directory.
 #[derive(Clone, Debug)]

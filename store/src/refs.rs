@@ -58,6 +58,7 @@ impl Store {
         fs::create_dir_all(&dir).map_err(StoreError::io("create", &dir))?;
         let lock = path.with_file_name(format!("{}.lock", path.file_name().unwrap().to_string_lossy()));
         let mut file = acquire(&lock, name)?;
+        let mut renamed = false;
         let result = (|| {
             let current = self.read_ref(name)?;
             let ok = match expect {
@@ -79,6 +80,7 @@ impl Store {
                 Some(d) => {
                     writeln!(file, "{d}").and_then(|_| file.sync_all()).map_err(StoreError::io("write", &lock))?;
                     fs::rename(&lock, &path).map_err(StoreError::io("rename", &lock))?;
+                    renamed = true;
                 }
                 None => match fs::remove_file(&path) {
                     Ok(()) => {}
@@ -88,7 +90,10 @@ impl Store {
             }
             sync_dir(&dir)
         })();
-        let _ = fs::remove_file(&lock);
+        // Once renamed, the lock path may already be another writer's lock: never delete it then.
+        if !renamed {
+            let _ = fs::remove_file(&lock);
+        }
         result
     }
 

@@ -1,1 +1,8 @@
+//! End-to-end tests across crates: the `reprise` binary against real stores and real git
+//! repositories made in temporary directories.
 
+mod lock;
+mod rerun;
+mod runs;
+mod store;
+mod support;

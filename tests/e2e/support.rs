@@ -1,0 +1,127 @@
+//! Helpers: running the binary, temporary stores and git repositories.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_reprise");
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// `reprise --store <store> --repo <repo> args…`, with progress bars off.
+pub fn reprise(store: &Path, repo: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg("--store").arg(store).arg("--repo").arg(repo).arg("--quiet").args(args);
+    c.env_remove("REPRISE_STORE").env_remove("REPRISE_REPO").env_remove("REPRISE_RERUN_TARGET_DIR");
+    c
+}
+
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ran {
+    /// The last line printed on stdout.
+    pub fn last_line(&self) -> &str {
+        self.stdout.lines().last().unwrap_or_default()
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+}
+
+pub fn ran(out: Output) -> Ran {
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs and returns the outcome, whatever it is.
+pub fn try_run(mut c: Command) -> Ran {
+    ran(c.output().expect("the reprise binary starts"))
+}
+
+/// Runs and asserts success.
+pub fn ok(c: Command) -> Ran {
+    let r = try_run(c);
+    assert_eq!(r.code, 0, "command failed\nstdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    r
+}
+
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=Reprise Test", "-c", "user.email=test@reprise.invalid", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A git repository holding one commit: a copy of this workspace's sources (tracked and
+/// untracked-but-not-ignored files, as they are on disk now, so it matches the binary under test).
+pub fn workspace_repo(dir: &Path) -> String {
+    let ws = workspace();
+    let list = Command::new("git").args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"]).current_dir(&ws).output().unwrap();
+    assert!(list.status.success());
+    for rel in list.stdout.split(|b| *b == 0).filter(|s| !s.is_empty()) {
+        let rel = Path::new(std::str::from_utf8(rel).unwrap());
+        let src = ws.join(rel);
+        if !src.is_file() {
+            continue; // deleted in the working tree
+        }
+        let dst = dir.join(rel);
+        std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        std::fs::copy(&src, &dst).unwrap();
+    }
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "copy of the workspace"]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+/// A small repository (a Cargo.lock and a README) for tests that need provenance but no rebuild.
+pub fn small_repo(dir: &Path) -> String {
+    std::fs::copy(workspace().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    std::fs::write(dir.join("README.md"), "test repository\n").unwrap();
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "init"]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+/// A temporary directory holding a small repo at `repo/`, a store path `store/` and a folder
+/// `scratch/` for the test's own files (outside the repository, so it stays clean).
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["repo", "scratch"] {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+        }
+        small_repo(&dir.path().join("repo"));
+        Sandbox { dir }
+    }
+    pub fn repo(&self) -> PathBuf {
+        self.dir.path().join("repo")
+    }
+    pub fn store(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+    pub fn scratch(&self) -> PathBuf {
+        self.dir.path().join("scratch")
+    }
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        reprise(&self.store(), &self.repo(), args)
+    }
+}
