@@ -27,7 +27,16 @@ pub fn store(ctx: &Ctx, cmd: StoreCommand) -> anyhow::Result<()> {
                 return Err(crate::error::user("nothing to store", Some("name files, `-` for stdin, or pass --stdin-paths")));
             } else {
                 for f in files {
-                    let d = if f.as_os_str() == "-" { store.put_reader(std::io::stdin().lock())? } else { store.put_file(&f)? };
+                    let d = if f.as_os_str() == "-" {
+                        store.put_reader(std::io::stdin().lock())?
+                    } else {
+                        let file = std::fs::File::open(&f).map_err(|e| crate::error::user(format!("cannot read {}: {e}", f.display()), None))?;
+                        let len = file.metadata()?.len();
+                        reprise_core::Progress::start(&ctx.bar, "storing", len);
+                        let d = store.put_reader(Counted { inner: file, bar: &ctx.bar })?;
+                        ctx.bar.done();
+                        d
+                    };
                     writeln!(out, "{d}")?;
                 }
             }
@@ -44,5 +53,19 @@ pub fn store(ctx: &Ctx, cmd: StoreCommand) -> anyhow::Result<()> {
             println!("{}", store.resolve(&prefix)?);
             Ok(())
         }
+    }
+}
+
+/// Advances the progress bar by the bytes read.
+struct Counted<'a, R> {
+    inner: R,
+    bar: &'a crate::progress::Bar,
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        reprise_core::Progress::advance(self.bar, n as u64);
+        Ok(n)
     }
 }
