@@ -83,7 +83,9 @@ impl Store {
     pub fn put_reader(&self, r: impl Read) -> Result<Digest, StoreError> {
         let (tmp, digest) = self.write_tmp(r, "<input>")?;
         tmp.as_file().sync_all().map_err(StoreError::io("sync", tmp.path().to_path_buf()))?;
-        self.publish(tmp, &digest)?;
+        if let Some(fan) = self.publish(tmp, &digest)? {
+            sync_dir(&fan)?;
+        }
         Ok(digest)
     }
 
@@ -97,7 +99,8 @@ impl Store {
     }
 
     /// Stores many files; `done` is called with each file's digest once the object is durable
-    /// and visible. Files are made durable a batch at a time with one `syncfs`.
+    /// and visible. A batch of files is made durable with one `syncfs` before it is published and
+    /// its new directory entries with a second one after.
     pub fn put_files(
         &self,
         paths: impl IntoIterator<Item = PathBuf>,
@@ -111,8 +114,13 @@ impl Store {
             batch.push((path, tmp, digest));
             if batch.len() == BATCH || paths.peek().is_none() {
                 self.sync_filesystem()?;
+                let mut published = Vec::with_capacity(batch.len());
                 for (path, tmp, digest) in batch.drain(..) {
                     self.publish(tmp, &digest)?;
+                    published.push((path, digest));
+                }
+                self.sync_filesystem()?;
+                for (path, digest) in published {
                     done(&path, digest);
                 }
             }
@@ -153,7 +161,8 @@ impl Store {
     }
 
     /// Makes a durable temporary file the object `digest`, unless that object already exists.
-    fn publish(&self, tmp: NamedTempFile, digest: &Digest) -> Result<(), StoreError> {
+    /// Returns the fan-out directory that gained an entry (the caller makes it durable).
+    fn publish(&self, tmp: NamedTempFile, digest: &Digest) -> Result<Option<PathBuf>, StoreError> {
         let dest = self.object_path(digest);
         let fan = dest.parent().unwrap();
         if !fan.is_dir() {
@@ -164,9 +173,9 @@ impl Store {
             .set_permissions(fs::Permissions::from_mode(0o444))
             .map_err(StoreError::io("set read-only", tmp.path().to_path_buf()))?;
         match tmp.persist_noclobber(&dest) {
-            Ok(_) => sync_dir(fan),
+            Ok(_) => Ok(Some(fan.to_path_buf())),
             // Someone stored the same bytes first: theirs is ours.
-            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(None),
             Err(e) => Err(StoreError::Io { op: "publish", path: dest, source: e.error }),
         }
     }
