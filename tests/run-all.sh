@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project: the main job (every lock in lockfiles/ must reproduce, into a scratch
-# store) and then the whole workspace's tests (unit, property and end-to-end).
+# store), the workspace's tests (unit, property and end-to-end), and the Jupyter kernel over the
+# wire (jupyter_kernel_test, our protocol tests, every notebook under nbclient) from a Python venv
+# this script makes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +11,16 @@ trap 'rm -rf "$scratch"' EXIT
 
 echo "== main job: reprise reproduce (release build, scratch store)"
 cargo run --release --locked -q -p reprise-kernel --bin reprise -- --quiet --store "$scratch/store" reproduce
+
+echo "== Jupyter kernel over the wire (Python venv: tests/jupyter/requirements.txt)"
+venv=${REPRISE_TEST_VENV:-target/test-venv}
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/jupyter/requirements.txt
+bin=$PWD/target/release/reprise
+"$bin" kernel install --prefix "$venv" > /dev/null
+REPRISE_BIN="$bin" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/jupyter
 
 echo "== workspace tests"
 if cargo nextest --version >/dev/null 2>&1; then

@@ -59,6 +59,8 @@ pub enum Command {
     /// Low-level object commands: put, get, resolve
     #[command(subcommand)]
     Store(StoreCommand),
+    /// The Jupyter kernel: `install` registers it, `--connection-file` runs it (Jupyter does that)
+    Kernel(KernelArgs),
     /// Plumbing used by `rerun` across commits; not for direct use
     #[command(subcommand, hide = true)]
     Internal(InternalCommand),
@@ -146,6 +148,52 @@ pub enum StoreCommand {
     Get { digest: String },
     /// Print the full digest a prefix names
     Resolve { prefix: String },
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct KernelArgs {
+    /// The connection file Jupyter wrote (ports and signing key)
+    #[arg(long, value_name = "FILE")]
+    pub connection_file: Option<PathBuf>,
+    /// Names the notebook, so its `:dep` versions are pinned in lockfiles/notebooks/NAME.Cargo.lock
+    #[arg(long, value_name = "NAME")]
+    pub notebook: Option<String>,
+    #[command(subcommand)]
+    pub action: Option<KernelAction>,
+}
+
+#[derive(Args, Debug, Clone)]
+#[group(multiple = false)]
+pub struct PrefixArgs {
+    /// Install for this user (the default)
+    #[arg(long)]
+    pub user: bool,
+    /// Install into the active Python environment (sys.prefix)
+    #[arg(long)]
+    pub sys_prefix: bool,
+    /// Install under DIR/share/jupyter
+    #[arg(long, value_name = "DIR")]
+    pub prefix: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KernelAction {
+    /// Write the kernelspec (name `reprise`, display name "Rust (Reprise)")
+    Install {
+        #[command(flatten)]
+        at: PrefixArgs,
+        /// Kernelspec name
+        #[arg(long, default_value = "reprise")]
+        name: String,
+    },
+    /// Remove the kernelspec
+    Uninstall {
+        #[command(flatten)]
+        at: PrefixArgs,
+        #[arg(long, default_value = "reprise")]
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

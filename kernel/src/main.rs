@@ -5,6 +5,7 @@ mod cli;
 mod cmd;
 mod env;
 mod error;
+mod jupyter;
 mod progress;
 mod render;
 
@@ -13,6 +14,10 @@ use cli::{Cli, Command};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // The same binary is re-executed by evcxr as the process that runs Rust cells (and as its
+    // rustc wrapper): that must happen before anything else.
+    #[cfg(feature = "notebook")]
+    evcxr::runtime_hook();
     // Die quietly on a closed pipe (`reprise show … | head`) like other command-line tools.
     // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
     unsafe {
@@ -31,6 +36,7 @@ fn main() -> ExitCode {
         Command::Lock(a) => cmd::maintain::lock(&ctx, a),
         Command::Reproduce(a) => cmd::rerun::reproduce(&ctx, a),
         Command::Store(c) => cmd::store::store(&ctx, c),
+        Command::Kernel(a) => cmd::kernel::kernel(&ctx, a),
         Command::Internal(c) => cmd::run::internal(&ctx, c),
     };
     ctx.bar.done();

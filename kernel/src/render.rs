@@ -49,19 +49,92 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// The outputs of a record, and the summary's contents when there is one.
-pub fn outputs(store: &Store, outputs: &BTreeMap<String, OutputEntry>) {
-    let rows: Vec<Vec<String>> = outputs
+pub const OUTPUT_HEADER: [&str; 5] = ["output", "type", "size", "rule", "digest"];
+
+/// One row per output of a record.
+pub fn output_rows(outputs: &BTreeMap<String, OutputEntry>) -> Vec<Vec<String>> {
+    outputs
         .iter()
         .map(|(name, o)| vec![name.clone(), o.media_type.clone(), size(o.size), o.rule.to_string(), o.digest[..12].to_string()])
-        .collect();
-    println!("{}", table(&["output", "type", "size", "rule", "digest"], &rows));
-    if let Some(s) = outputs.get("summary.json").filter(|s| s.media_type == MediaType::JSON && s.size < 64 * 1024)
-        && let Some(bytes) = Digest::parse(&s.digest).and_then(|d| store.read(&d).ok())
-        && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes)
-    {
-        println!("summary.json:\n{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        .collect()
+}
+
+/// The record's `summary.json`, parsed, when there is a small one.
+pub fn summary(store: &Store, outputs: &BTreeMap<String, OutputEntry>) -> Option<serde_json::Value> {
+    let s = outputs.get("summary.json").filter(|s| s.media_type == MediaType::JSON && s.size < 64 * 1024)?;
+    let bytes = Digest::parse(&s.digest).and_then(|d| store.read(&d).ok())?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The outputs of a record, and the summary's contents when there is one.
+pub fn outputs(store: &Store, outputs: &BTreeMap<String, OutputEntry>) -> String {
+    let mut s = table(&OUTPUT_HEADER, &output_rows(outputs));
+    if let Some(v) = summary(store, outputs) {
+        s.push_str(&format!("\nsummary.json:\n{}", serde_json::to_string_pretty(&v).unwrap_or_default()));
     }
+    s
+}
+
+/// Escapes text for HTML.
+pub fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// An HTML table.
+pub fn html_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut h = String::from("<table><thead><tr>");
+    for c in header {
+        h.push_str(&format!("<th>{}</th>", escape_html(c.trim())));
+    }
+    h.push_str("</tr></thead><tbody>");
+    for r in rows {
+        h.push_str("<tr>");
+        for c in r {
+            h.push_str(&format!("<td>{}</td>", escape_html(c.trim())));
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</tbody></table>");
+    h
+}
+
+/// A flat key/value view of a JSON summary (nested keys joined with dots).
+pub fn summary_rows(v: &serde_json::Value) -> Vec<Vec<String>> {
+    fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<Vec<String>>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    walk(&if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") }, x, out);
+                }
+            }
+            other => out.push(vec![prefix.to_string(), other.to_string()]),
+        }
+    }
+    let mut out = Vec::new();
+    walk("", v, &mut out);
+    out
+}
+
+/// What `show` prints about a run.
+pub fn run_text(run: &reprise_runner::rerun::ResolvedRun, note: Option<&reprise_runner::record::ProvenanceNote>, store: &Store) -> String {
+    let s = &run.spec;
+    let mut t = String::new();
+    t.push_str(&format!("run        {}\n", run.record_digest));
+    t.push_str(&format!("spec       {}\n", run.spec_digest));
+    t.push_str(&format!("experiment {} v{}\n", s.experiment.name, s.experiment.version));
+    t.push_str(&format!("seed       {}\n", s.seed));
+    t.push_str(&format!("params     {}\n", params(&s.params)));
+    for (k, v) in &s.inputs {
+        t.push_str(&format!("input      {k} = {}\n", &v[..12]));
+    }
+    t.push_str(&format!("commit     {}{}\n", s.code.commit, if s.code.dirty { " (dirty: diff stored)" } else { "" }));
+    t.push_str(&format!("toolchain  {}\n", s.toolchain.lines().next().unwrap_or_default()));
+    t.push_str(&format!("target     {}  backend {}\n", s.target, s.backend.get("kind").map(String::as_str).unwrap_or("?")));
+    if let Some(n) = note {
+        t.push_str(&format!("last ran   {} on {} in {} ms with {} threads\n", n.started, n.host, n.wall_ms, n.threads));
+    }
+    t.push_str(&outputs(store, &run.record.outputs));
+    t
 }
 
 fn verdict_word(v: Verdict) -> &'static str {

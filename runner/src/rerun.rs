@@ -200,7 +200,7 @@ impl Runner<'_> {
         let wt = cache.join("worktrees").join(&key);
         let diff = spec.diff_digest()?.map(|d| self.store.read_verified(&d)).transpose()?;
         provenance::checkout_worktree(&self.env.repo, commit, diff.as_deref(), &wt)?;
-        let built = build(&wt, &opts.target_dir, opts.show_build_output, commit)?;
+        let built = build(&wt, &opts.target_dir, opts.show_build_output, commit, &spec.features)?;
         let dir = bin.parent().unwrap();
         let file_err = |e: std::io::Error| RunnerError::File { path: dir.to_path_buf(), why: e.to_string() };
         std::fs::create_dir_all(dir).map_err(file_err)?;
@@ -242,10 +242,16 @@ impl Runner<'_> {
     }
 }
 
-/// `cargo build --locked --release` of the `reprise` binary in `dir`, into `target_dir`.
-fn build(dir: &Path, target_dir: &Path, show: bool, commit: &str) -> Result<PathBuf, RunnerError> {
+/// `cargo build --locked --release` of the `reprise` binary in `dir`, into `target_dir`, with the
+/// features the spec recorded and no others (default features such as the notebook engine do not
+/// change results, and cost a long build).
+fn build(dir: &Path, target_dir: &Path, show: bool, commit: &str, features: &[String]) -> Result<PathBuf, RunnerError> {
     let mut cmd = Command::new("cargo");
-    cmd.args(["build", "--locked", "--release", "-p", "reprise-kernel", "--bin", "reprise"])
+    cmd.args(["build", "--locked", "--release", "-p", "reprise-kernel", "--bin", "reprise", "--no-default-features"]);
+    if !features.is_empty() {
+        cmd.arg("--features").arg(features.join(","));
+    }
+    cmd
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", target_dir)
         .stdin(Stdio::null())

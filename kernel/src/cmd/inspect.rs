@@ -29,22 +29,8 @@ pub fn show(ctx: &Ctx, args: ShowArgs) -> anyhow::Result<()> {
         print_json(&json!({ "run": run.record_digest.hex(), "record": run.record, "spec_digest": run.spec_digest.hex(), "spec": run.spec, "note": note }));
         return Ok(());
     }
-    let s = &run.spec;
-    println!("run        {}", run.record_digest);
-    println!("spec       {}", run.spec_digest);
-    println!("experiment {} v{}", s.experiment.name, s.experiment.version);
-    println!("seed       {}", s.seed);
-    println!("params     {}", render::params(&s.params));
-    for (k, v) in &s.inputs {
-        println!("input      {k} = {}", &v[..12]);
-    }
-    println!("commit     {}{}", s.code.commit, if s.code.dirty { " (dirty: diff stored)" } else { "" });
-    println!("toolchain  {}", s.toolchain.lines().next().unwrap_or_default());
-    println!("target     {}  backend {}", s.target, s.backend.get("kind").map(String::as_str).unwrap_or("?"));
-    if let Some(n) = &note {
-        println!("last ran   {} on {} in {} ms with {} threads", n.started, n.host, n.wall_ms, n.threads);
-    }
-    render::outputs(&runner.store, &run.record.outputs);
+    print!("{}", render::run_text(&run, note.as_ref(), &runner.store));
+    println!();
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! One module per family of subcommands, sharing the `Ctx` built from the global options.
 
 pub mod inspect;
+pub mod kernel;
 pub mod maintain;
 pub mod rerun;
 pub mod run;
@@ -18,6 +19,8 @@ pub struct Ctx {
     pub quiet: bool,
     pub repo: PathBuf,
     pub store_path: PathBuf,
+    /// The store given with --store / REPRISE_STORE, if any.
+    pub explicit_store: Option<PathBuf>,
     pub bar: Bar,
 }
 
@@ -25,7 +28,7 @@ impl Ctx {
     pub fn new(cli: &Cli) -> Ctx {
         let repo = cli.repo.clone().unwrap_or_else(crate::env::build_repo);
         let store_path = cli.store.clone().unwrap_or_else(|| repo.join("artifacts"));
-        Ctx { json: cli.json, quiet: cli.quiet || cli.json, repo, store_path, bar: Bar::new(cli.quiet || cli.json) }
+        Ctx { json: cli.json, quiet: cli.quiet || cli.json, repo, store_path, explicit_store: cli.store.clone(), bar: Bar::new(cli.quiet || cli.json) }
     }
 
     /// Opens the store, creating its layout if the directory holds none (commands that write).

@@ -10,6 +10,9 @@ use reprise_runner::rerun::RerunOptions;
 
 pub fn rerun(ctx: &Ctx, args: RerunArgs) -> anyhow::Result<()> {
     let store = ctx.store()?;
+    if is_session(&store, &args.hash) {
+        return replay_session(ctx, &store, &args.hash);
+    }
     let target_dir = args.target_dir.unwrap_or_else(|| store.cache_dir().join("target"));
     let runner = ctx.runner(store);
     let opts = RerunOptions { target_dir, show_build_output: !ctx.quiet, started: crate::env::now() };
@@ -91,4 +94,26 @@ pub fn reproduce(ctx: &Ctx, args: ReproduceArgs) -> anyhow::Result<()> {
         println!("{} of {} locks reproduce", selected.len() - failed, selected.len());
     }
     if failed == 0 { Ok(()) } else { Err(CheckFailed(format!("{failed} of {} locks did not reproduce", selected.len())).into()) }
+}
+
+fn is_session(store: &reprise_store::Store, hash: &str) -> bool {
+    store
+        .resolve(hash)
+        .and_then(|d| store.read(&d))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .is_some_and(|v| v["schema"] == crate::jupyter::session::SESSION_SCHEMA)
+}
+
+/// `rerun <session hash>`: replays a recorded notebook session in a headless kernel engine.
+fn replay_session(ctx: &Ctx, store: &reprise_store::Store, hash: &str) -> anyhow::Result<()> {
+    let cfg = crate::jupyter::engine::EngineConfig { store: ctx.store_path.clone(), repo: ctx.repo.clone(), notebook: None };
+    let report = crate::jupyter::session::replay(store, hash, &cfg)?;
+    if ctx.json {
+        let cells: Vec<_> = report.cells.iter().map(|(c, ok, why)| serde_json::json!({ "execution_count": c, "same": ok, "differs": why })).collect();
+        print_json(&serde_json::json!({ "passes": report.passes(), "session": report.session, "cells": cells }));
+    } else {
+        println!("{}", report.text());
+    }
+    if report.passes() { Ok(()) } else { Err(CheckFailed(format!("session {} did not replay to the same outputs", &report.session[..12])).into()) }
 }

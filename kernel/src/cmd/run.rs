@@ -47,7 +47,7 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
     if out.spec.code.dirty {
         println!("note: the working tree is dirty; its diff is stored with the run so `rerun` can restore it");
     }
-    render::outputs(&runner.store, &out.record.outputs);
+    println!("{}", render::outputs(&runner.store, &out.record.outputs));
     println!("{}", out.record_digest);
     Ok(())
 }

@@ -1,0 +1,39 @@
+//! `reprise kernel`: run as a Jupyter kernel, or install/uninstall the kernelspec.
+
+use super::Ctx;
+use crate::cli::{KernelAction, KernelArgs, PrefixArgs};
+use crate::error::user;
+use crate::jupyter::{self, engine::EngineConfig, install::Location};
+
+fn prefix(a: &PrefixArgs) -> Location {
+    match (&a.prefix, a.sys_prefix) {
+        (Some(d), _) => Location::Dir(d.clone()),
+        (None, true) => Location::SysPrefix,
+        _ => Location::User,
+    }
+}
+
+pub fn kernel(ctx: &Ctx, args: KernelArgs) -> anyhow::Result<()> {
+    match args.action {
+        Some(KernelAction::Install { at, name }) => {
+            let dir = jupyter::install::install(&prefix(&at), &name, ctx.explicit_store.as_deref())?;
+            println!("installed kernelspec `{name}` in {}", dir.display());
+            println!("start it with: jupyter lab (pick \"Rust (Reprise)\"), or jupyter console --kernel {name}");
+            Ok(())
+        }
+        Some(KernelAction::Uninstall { at, name }) => {
+            match jupyter::install::uninstall(&prefix(&at), &name)? {
+                Some(dir) => println!("removed {}", dir.display()),
+                None => println!("no kernelspec `{name}` was installed there"),
+            }
+            Ok(())
+        }
+        None => {
+            let file = args.connection_file.ok_or_else(|| {
+                user("`reprise kernel` needs --connection-file FILE (Jupyter passes it)", Some("`reprise kernel install` registers the kernel with Jupyter"))
+            })?;
+            let cfg = EngineConfig { store: ctx.store_path.clone(), repo: ctx.repo.clone(), notebook: args.notebook };
+            jupyter::serve(&file, cfg)
+        }
+    }
+}

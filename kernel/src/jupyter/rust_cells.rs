@@ -1,0 +1,401 @@
+//! Rust cells through the `evcxr` crate: started in the background so the kernel answers at once,
+//! stdout/stderr streamed while the cell runs, panics turned into errors, interrupts that say which
+//! variables were lost, rust-analyzer pointed at the installed sources (never `rustup`), and the
+//! notebook's `:dep`s pinned by a Cargo.lock.
+
+use super::emit::{Emit, Recorder};
+use super::engine::{EngineConfig, Interrupter, Outcome};
+use crossbeam_channel::{Receiver, Sender, select};
+use evcxr::{CommandContext, Error as EvcxrError};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+/// Lines the runtime process prints to talk to the kernel (after a 0x1e record separator).
+pub const PANIC_MARK: &str = "\u{1e}REPRISE_PANIC ";
+const DISPLAY_MARK: &str = "\u{1e}REPRISE_DISPLAY ";
+const CLEAR_MARK: &str = "\u{1e}REPRISE_CLEAR ";
+
+/// Functions every session gets: displays and clear_output that reach the notebook while the cell runs.
+const PRELUDE: &str = r#"
+#[allow(dead_code)]
+fn reprise_json_string(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+/// Shows `data` (of MIME type `mime`) in the notebook now.
+#[allow(dead_code)]
+fn reprise_display(mime: &str, data: &str) {
+    println!("\u{1e}REPRISE_DISPLAY {{\"data\":{{{}:{}}},\"id\":null,\"update\":false}}", reprise_json_string(mime), reprise_json_string(data));
+}
+/// Shows (`update` false) or replaces (`update` true) the display called `id`.
+#[allow(dead_code)]
+fn reprise_update_display(id: &str, mime: &str, data: &str, update: bool) {
+    println!("\u{1e}REPRISE_DISPLAY {{\"data\":{{{}:{}}},\"id\":{},\"update\":{}}}", reprise_json_string(mime), reprise_json_string(data), reprise_json_string(id), update);
+}
+/// Clears the cell's output (`wait`: when the next output arrives).
+#[allow(dead_code)]
+fn reprise_clear_output(wait: bool) {
+    println!("\u{1e}REPRISE_CLEAR {}", wait);
+}
+"#;
+
+/// Run in the runtime process after the prelude and after every restart: cells link their own
+/// (dynamic) std, so the panic hook must be set from a cell. It reports the panic to the kernel,
+/// which turns it into the cell's error (message and location); the default hook's text would
+/// only repeat it on stderr.
+const PANIC_HOOK: &str = r#"
+std::panic::set_hook(Box::new(|info| {
+    let msg = if let Some(s) = info.payload().downcast_ref::<&str>() { s.to_string() }
+        else if let Some(s) = info.payload().downcast_ref::<String>() { s.clone() }
+        else { "panic".to_string() };
+    let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+    println!("\u{1e}REPRISE_PANIC {{\"message\":{},\"location\":{}}}", reprise_json_string(&msg), reprise_json_string(&at));
+}));
+"#;
+
+struct Ready {
+    ctx: Option<Result<CommandContext, String>>,
+}
+
+/// What the forwarder thread reports back for the running cell.
+#[derive(Default)]
+struct CellState {
+    emit: Option<Arc<Recorder>>,
+    panic: Option<(String, String)>,
+}
+
+pub struct RustCells {
+    ready: Arc<(Mutex<Ready>, Condvar)>,
+    cell: Arc<Mutex<CellState>>,
+    flush: Sender<Sender<()>>,
+    notice: Option<String>,
+    pending_lock: Option<Vec<u8>>,
+    lock_target: Option<PathBuf>,
+    interrupt: Interrupter,
+    /// The prelude's functions are defined in the session.
+    items_defined: bool,
+    /// ... and the current runtime process has the panic hook.
+    prelude_loaded: bool,
+}
+
+/// Sets an environment variable unless it already holds `value`. The kernel calls this before it
+/// starts other threads; a second engine in the same process (a replay) finds the values set.
+fn set_env(key: &str, value: &Path) {
+    if std::env::var_os(key).as_deref() != Some(value.as_os_str()) {
+        // SAFETY: first call happens on the main thread before the runtime starts; later calls
+        // with the same value return above without writing.
+        unsafe { std::env::set_var(key, value) };
+    }
+}
+
+/// Points rust-analyzer at the toolchain's `rust-src`, or at an empty stand-in so that it never
+/// runs `rustup component add` (which would change the toolchain). Returns a notice when degraded.
+fn rust_src(cache: &Path) -> Option<String> {
+    let sysroot = std::process::Command::new("rustc").args(["--print", "sysroot"]).output().ok()?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    let real = sysroot.join("lib/rustlib/src/rust/library");
+    if real.join("core").is_dir() {
+        set_env("RUST_SRC_PATH", &real);
+        return None;
+    }
+    let stub = cache.join("rust-src-stub");
+    for krate in ["core", "alloc", "std"] {
+        let dir = stub.join(krate).join("src");
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = std::fs::write(dir.join("lib.rs"), "");
+    }
+    set_env("RUST_SRC_PATH", &stub);
+    Some("the toolchain has no rust-src component, so completion, hover and the inference of variable types know nothing of std (give `let` bindings explicit types); `rustup component add rust-src` enables them (Reprise never changes the toolchain itself)".into())
+}
+
+impl RustCells {
+    /// Starts evcxr on a background thread.
+    pub fn start(cfg: &EngineConfig, interrupt: Interrupter) -> RustCells {
+        let cache = cfg.store.join("cache");
+        let notice = rust_src(&cache);
+        if let Some(n) = &notice {
+            eprintln!("reprise kernel: note: {n}");
+        }
+        // Ignore the user's evcxr configuration (init.evcxr, prelude.rs): sessions must replay anywhere.
+        let config_dir = cache.join("evcxr-config");
+        let _ = std::fs::create_dir_all(&config_dir);
+        set_env("EVCXR_CONFIG_DIR", &config_dir);
+
+        let ready = Arc::new((Mutex::new(Ready { ctx: None }), Condvar::new()));
+        let cell: Arc<Mutex<CellState>> = Arc::default();
+        let (flush_tx, flush_rx) = crossbeam_channel::unbounded::<Sender<()>>();
+        let (r, c, i) = (ready.clone(), cell.clone(), interrupt.clone());
+        std::thread::spawn(move || {
+            let made = CommandContext::new().map_err(|e| e.to_string());
+            let made = made.map(|(ctx, outputs)| {
+                *i.process.lock().unwrap_or_else(|p| p.into_inner()) = Some(ctx.process_handle());
+                let c2 = c.clone();
+                std::thread::spawn(move || forward(outputs.stdout, outputs.stderr, flush_rx, c2));
+                ctx
+            });
+            let (lock, cv) = &*r;
+            lock.lock().unwrap_or_else(|p| p.into_inner()).ctx = Some(made);
+            cv.notify_all();
+        });
+        let lock_target = cfg.notebook.as_ref().map(|n| cfg.repo.join("lockfiles/notebooks").join(format!("{n}.Cargo.lock")));
+        let pending_lock = lock_target.as_ref().and_then(|p| std::fs::read(p).ok());
+        RustCells { ready, cell, flush: flush_tx, notice, pending_lock, lock_target, interrupt, items_defined: false, prelude_loaded: false }
+    }
+
+    /// Waits for evcxr, then runs `f` on it.
+    fn with_ctx<T>(&mut self, f: impl FnOnce(&mut CommandContext) -> T) -> Result<T, String> {
+        let (lock, cv) = &*self.ready;
+        let mut g = lock.lock().unwrap_or_else(|p| p.into_inner());
+        while g.ctx.is_none() {
+            g = cv.wait(g).unwrap_or_else(|p| p.into_inner());
+        }
+        match g.ctx.as_mut().unwrap() {
+            // evcxr and rust-analyzer can panic on inputs they do not expect: that fails the
+            // request, not the kernel.
+            Ok(ctx) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(ctx))).map_err(|p| {
+                let why = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+                format!("the Rust engine failed internally: {why}")
+            }),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    /// Waits until everything the runtime printed so far has been forwarded.
+    fn drain(&self) {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        if self.flush.send(tx).is_ok() {
+            let _ = rx.recv_timeout(Duration::from_secs(5));
+        }
+    }
+
+    /// The crate directory evcxr builds cells in.
+    fn compile_dir(ctx: &mut CommandContext) -> Option<PathBuf> {
+        let out = ctx.execute(":last_compile_dir").ok()?;
+        out.content_by_mime_type.get("text/plain").map(|s| PathBuf::from(s.trim()))
+    }
+
+    /// Uses `bytes` as the Cargo.lock of the next dependency resolution.
+    pub fn preload_lock(&mut self, bytes: Vec<u8>) {
+        self.pending_lock = Some(bytes);
+    }
+
+    /// Names the notebook: its pinned lock is loaded now and rewritten after each `:dep` build.
+    pub fn pin_notebook(&mut self, repo: &Path, name: &str) {
+        let p = repo.join("lockfiles/notebooks").join(format!("{name}.Cargo.lock"));
+        if let Ok(b) = std::fs::read(&p) {
+            self.pending_lock = Some(b);
+        }
+        self.lock_target = Some(p);
+    }
+
+    /// The resolved Cargo.lock of this session's dependencies, if any were added.
+    pub fn cargo_lock(&mut self) -> Option<Vec<u8>> {
+        self.with_ctx(|ctx| Self::compile_dir(ctx).and_then(|d| std::fs::read(d.join("Cargo.lock")).ok())).ok().flatten()
+    }
+
+    /// Defines the prelude's functions (once) and sets the panic hook (once per runtime process).
+    fn load_prelude(&mut self) -> Result<(), String> {
+        if self.prelude_loaded {
+            return Ok(());
+        }
+        let first = !self.items_defined;
+        self.with_ctx(|ctx| {
+            if first {
+                ctx.execute(PRELUDE).map_err(|e| format!("loading the Reprise prelude: {e}"))?;
+            }
+            ctx.execute(PANIC_HOOK).map(|_| ()).map_err(|e| format!("setting the panic hook: {e}"))
+        })??;
+        self.items_defined = true;
+        self.prelude_loaded = true;
+        Ok(())
+    }
+
+    pub fn execute(&mut self, code: &str, out: Arc<Recorder>) -> Outcome {
+        if let Err(e) = self.load_prelude() {
+            return Outcome::error("EngineError", &e, vec![]);
+        }
+        if let Some(lock) = self.pending_lock.take() {
+            let _ = self.with_ctx(|ctx| {
+                if let Some(dir) = Self::compile_dir(ctx) {
+                    let _ = std::fs::write(dir.join("Cargo.lock"), lock);
+                }
+            });
+        }
+        {
+            let mut c = self.cell.lock().unwrap_or_else(|p| p.into_inner());
+            c.emit = Some(out.clone());
+            c.panic = None;
+        }
+        let adds_dep = code.lines().any(|l| l.trim_start().starts_with(":dep"));
+        let result = self.with_ctx(|ctx| {
+            let vars: Vec<String> = ctx.variables_and_types().map(|(n, _)| n.to_string()).collect();
+            (ctx.execute(code), vars)
+        });
+        self.drain();
+        let panic = {
+            let mut c = self.cell.lock().unwrap_or_else(|p| p.into_inner());
+            c.emit = None;
+            c.panic.take()
+        };
+        let (result, vars_before) = match result {
+            Ok(r) => r,
+            Err(e) => return Outcome::error("EngineError", &e, vec![]),
+        };
+        if adds_dep && let Some(target) = self.lock_target.clone() && let Some(lock) = self.cargo_lock() {
+            let _ = std::fs::create_dir_all(target.parent().unwrap());
+            let _ = std::fs::write(&target, lock);
+        }
+        match result {
+            Ok(outputs) => {
+                if let Some((message, location)) = panic {
+                    return Outcome::error("panic", &message, vec![format!("thread panicked{location}:"), message.clone()]);
+                }
+                let mut bundle = serde_json::Map::new();
+                for (mime, data) in outputs.content_by_mime_type {
+                    let v = if mime.contains("json") { serde_json::from_str(&data).unwrap_or(Value::String(data)) } else { Value::String(data) };
+                    bundle.insert(mime, v);
+                }
+                Outcome::ok(if bundle.is_empty() { None } else { Some(bundle) })
+            }
+            Err(EvcxrError::CompilationErrors(errors)) => {
+                let first = errors.first().map(|e| e.message()).unwrap_or_default();
+                let traceback: Vec<String> = errors.iter().flat_map(|e| e.rendered().lines().map(str::to_owned).collect::<Vec<_>>()).collect();
+                Outcome::error("CompilationError", &first, traceback)
+            }
+            Err(EvcxrError::SubprocessTerminated(why)) => {
+                let cause = if self.interrupt.raised() { "interrupted" } else { "the evaluation process ended" };
+                let lost = if vars_before.is_empty() { "no variables were lost".to_string() } else { format!("variables lost: {}", vars_before.join(", ")) };
+                out.stream("stderr", &format!("{cause}; {lost}. `:restore` replays this session's cells to rebuild them.\n"));
+                // The prelude's functions survive a restart; the new process needs the hook again.
+                self.prelude_loaded = false;
+                Outcome::error(if self.interrupt.raised() { "KeyboardInterrupt" } else { "ProcessEnded" }, &format!("{cause} ({why}); {lost}"), vec![])
+            }
+            Err(e) => Outcome::error("EvalError", &e.to_string(), vec![]),
+        }
+    }
+
+    /// Completions from rust-analyzer; cursor positions are in Unicode code points.
+    pub fn complete(&mut self, code: &str, cursor: usize) -> Value {
+        let byte = byte_offset(code, cursor);
+        let notice = self.notice.clone();
+        let r = self.with_ctx(|ctx| ctx.completions(code, byte).ok()).ok().flatten();
+        match r {
+            Some(c) => json!({
+                "status": "ok",
+                "matches": c.completions.iter().map(|x| x.code.clone()).collect::<Vec<_>>(),
+                "cursor_start": char_offset(code, c.start_offset),
+                "cursor_end": char_offset(code, c.end_offset),
+                "metadata": { "reprise_notice": notice },
+            }),
+            None => json!({ "status": "ok", "matches": [], "cursor_start": cursor, "cursor_end": cursor, "metadata": {} }),
+        }
+    }
+
+    /// Hover documentation from rust-analyzer.
+    pub fn inspect(&mut self, code: &str, cursor: usize) -> Value {
+        let byte = byte_offset(code, cursor);
+        let r = self.with_ctx(|ctx| ctx.hover_at(code, byte).ok()).ok().flatten();
+        match r {
+            Some((plain, html)) if !plain.trim().is_empty() => {
+                json!({ "status": "ok", "found": true, "data": { "text/plain": plain, "text/html": html }, "metadata": {} })
+            }
+            _ => json!({ "status": "ok", "found": false, "data": {}, "metadata": {} }),
+        }
+    }
+
+    pub fn shutdown(&mut self) {
+        if let Some(child) = self.interrupt.process.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = child.lock().unwrap_or_else(|p| p.into_inner()).kill();
+        }
+    }
+}
+
+fn byte_offset(s: &str, chars: usize) -> usize {
+    s.char_indices().nth(chars).map(|(b, _)| b).unwrap_or(s.len())
+}
+
+fn char_offset(s: &str, bytes: usize) -> usize {
+    s[..bytes.min(s.len())].chars().count()
+}
+
+/// Forwards the runtime's stdout/stderr to the running cell, batching lines that arrive together,
+/// and turns the marker lines into displays, clears and panics.
+fn forward(stdout: Receiver<String>, stderr: Receiver<String>, flush: Receiver<Sender<()>>, cell: Arc<Mutex<CellState>>) {
+    let handle_out = |first: String, rx: &Receiver<String>| {
+        let mut lines = vec![first];
+        while let Ok(l) = rx.try_recv() {
+            lines.push(l);
+        }
+        let mut text = String::new();
+        let mut c = cell.lock().unwrap_or_else(|p| p.into_inner());
+        for line in lines {
+            if let Some(j) = line.strip_prefix(PANIC_MARK) {
+                let v: Value = serde_json::from_str(j).unwrap_or(Value::Null);
+                c.panic = Some((v["message"].as_str().unwrap_or("panic").to_string(), v["location"].as_str().unwrap_or("").to_string()));
+            } else if let Some(j) = line.strip_prefix(DISPLAY_MARK) {
+                if let (Some(e), Ok(v)) = (&c.emit, serde_json::from_str::<Value>(j)) {
+                    if !text.is_empty() {
+                        e.stream("stdout", &std::mem::take(&mut text));
+                    }
+                    if let Some(data) = v["data"].as_object() {
+                        e.display(data.clone(), v["id"].as_str(), v["update"].as_bool().unwrap_or(false));
+                    }
+                }
+            } else if let Some(w) = line.strip_prefix(CLEAR_MARK) {
+                if let Some(e) = &c.emit {
+                    if !text.is_empty() {
+                        e.stream("stdout", &std::mem::take(&mut text));
+                    }
+                    e.clear_output(w.trim() == "true");
+                }
+            } else {
+                text.push_str(&line);
+                text.push('\n');
+            }
+        }
+        if let (Some(e), false) = (&c.emit, text.is_empty()) {
+            e.stream("stdout", &text);
+        }
+    };
+    let handle_err = |first: String, rx: &Receiver<String>| {
+        let mut text = format!("{first}\n");
+        while let Ok(l) = rx.try_recv() {
+            text.push_str(&l);
+            text.push('\n');
+        }
+        let c = cell.lock().unwrap_or_else(|p| p.into_inner());
+        match &c.emit {
+            Some(e) => e.stream("stderr", &text),
+            None => eprint!("{text}"),
+        }
+    };
+    loop {
+        select! {
+            recv(stdout) -> l => match l { Ok(l) => handle_out(l, &stdout), Err(_) => break },
+            recv(stderr) -> l => match l { Ok(l) => handle_err(l, &stderr), Err(_) => break },
+            recv(flush) -> ack => {
+                let Ok(ack) = ack else { break };
+                while let Ok(l) = stdout.try_recv() { handle_out(l, &stdout); }
+                // stderr comes through another pipe and thread: give it a moment to catch up.
+                std::thread::sleep(Duration::from_millis(15));
+                while let Ok(l) = stderr.try_recv() { handle_err(l, &stderr); }
+                let _ = ack.send(());
+            }
+        }
+    }
+}

@@ -1,0 +1,201 @@
+"""Protocol behaviour of our own, over the wire with jupyter_client: signatures, malformed
+messages, panics, stop_on_error, silent cells, streaming, interrupts, restart, and the magics."""
+import json
+import re
+import subprocess
+import time
+from queue import Empty
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+from jupyter_client.session import Session
+
+TIMEOUT = 60
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    km, kc = start_new_kernel(kernel_name="reprise", startup_timeout=TIMEOUT)
+    yield km, kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def drain(kc):
+    while True:
+        try:
+            kc.iopub_channel.get_msg(timeout=0.2)
+        except Empty:
+            return
+
+
+def run(kc, code, **kw):
+    """Executes and returns (reply, iopub messages of this request up to idle)."""
+    msg_id = kc.execute(code, **kw)
+    reply = kc.get_shell_msg(timeout=TIMEOUT)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = kc.get_shell_msg(timeout=TIMEOUT)
+    out = []
+    while True:
+        m = kc.iopub_channel.get_msg(timeout=TIMEOUT)
+        if m["parent_header"].get("msg_id") != msg_id:
+            continue
+        if m["msg_type"] == "status":
+            if m["content"]["execution_state"] == "idle":
+                return reply, out
+            continue
+        out.append(m)
+
+
+def test_execution_count_starts_at_one():
+    km, kc = start_new_kernel(kernel_name="reprise", startup_timeout=TIMEOUT)
+    try:
+        reply, _ = run(kc, ":experiments")
+        assert reply["content"]["execution_count"] == 1
+        reply, _ = run(kc, "let a = 40;")
+        assert reply["content"]["execution_count"] == 2
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_panic_is_an_error_reply_and_the_next_cell_works(kernel):
+    _, kc = kernel
+    run(kc, "let kept = 5;")
+    reply, out = run(kc, 'let x: Vec<i32> = vec![]; let y: i32 = x[3];')
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "panic"
+    assert "index out of bounds" in reply["content"]["evalue"]
+    assert [m["msg_type"] for m in out if m["msg_type"] != "execute_input"] == ["error"]
+    reply, out = run(kc, "kept + 1")
+    assert reply["content"]["status"] == "ok"
+    results = [m for m in out if m["msg_type"] == "execute_result"]
+    assert results[0]["content"]["data"]["text/plain"] == "6"
+
+
+def test_a_bad_signature_is_dropped(kernel):
+    _, kc = kernel
+    drain(kc)
+    forger = Session(key=b"not-the-key", username="mallory")
+    forger.send(kc.shell_channel.socket, "execute_request", {"code": 'println!("forged");', "silent": False})
+    with pytest.raises(Empty):
+        kc.get_shell_msg(timeout=2)
+    reply, out = run(kc, "1 + 1")
+    assert reply["content"]["status"] == "ok"
+    assert not any("forged" in json.dumps(m["content"]) for m in out)
+
+
+def test_a_malformed_message_gets_an_error_reply_and_the_kernel_stays_up(kernel):
+    _, kc = kernel
+    s = kc.session
+    header = s.msg_header("execute_request")
+    parts = [s.pack(header), b"{}", b"{}", b"{not json"]
+    kc.shell_channel.socket.send_multipart([b"<IDS|MSG>", s.sign(parts)] + parts)
+    reply = kc.get_shell_msg(timeout=10)
+    assert reply["parent_header"]["msg_id"] == header["msg_id"]
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "MalformedMessage"
+    reply, _ = run(kc, "2 + 2")
+    assert reply["content"]["status"] == "ok"
+
+
+def test_stop_on_error_aborts_the_queued_cells(kernel):
+    _, kc = kernel
+    drain(kc)
+    ids = [kc.execute('panic!("first fails");'), kc.execute("1"), kc.execute("2")]
+    replies = {}
+    while len(replies) < 3:
+        r = kc.get_shell_msg(timeout=TIMEOUT)
+        replies[r["parent_header"]["msg_id"]] = r["content"]["status"]
+    assert [replies[i] for i in ids] == ["error", "aborted", "aborted"]
+
+
+def test_a_silent_cell_broadcasts_nothing(kernel):
+    _, kc = kernel
+    drain(kc)
+    msg_id = kc.execute('println!("quiet"); 42', silent=True)
+    reply = kc.get_shell_msg(timeout=TIMEOUT)
+    assert reply["content"]["status"] == "ok"
+    seen = []
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        try:
+            m = kc.iopub_channel.get_msg(timeout=0.5)
+        except Empty:
+            break
+        if m["parent_header"].get("msg_id") == msg_id:
+            seen.append(m["msg_type"])
+    assert set(seen) <= {"status"}, seen
+
+
+def test_output_streams_while_the_cell_runs(kernel):
+    _, kc = kernel
+    code = 'for i in 0..3 { println!("tick {i}"); std::thread::sleep(std::time::Duration::from_millis(400)); }'
+    _, out = run(kc, code)
+    streams = [m for m in out if m["msg_type"] == "stream"]
+    assert len(streams) >= 2, "each tick arrives as it is printed, not in one block at the end"
+    assert "".join(m["content"]["text"] for m in streams) == "tick 0\ntick 1\ntick 2\n"
+
+
+def test_interrupt_stops_an_endless_loop_and_says_what_was_lost(kernel):
+    km, kc = kernel
+    run(kc, "let survivor = 1;")
+    drain(kc)
+    msg_id = kc.execute('println!("looping"); loop { std::hint::spin_loop(); }')
+    while True:
+        m = kc.iopub_channel.get_msg(timeout=TIMEOUT)
+        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream" and "looping" in m["content"]["text"]:
+            break
+    km.interrupt_kernel()
+    reply = kc.get_shell_msg(timeout=30)
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    assert "survivor" in reply["content"]["evalue"]
+    reply, out = run(kc, "3 * 3")
+    assert reply["content"]["status"] == "ok"
+
+
+@pytest.fixture
+def fresh_kernel():
+    km, kc = start_new_kernel(kernel_name="reprise", startup_timeout=TIMEOUT)
+    yield km, kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def test_magics_run_show_rerun_and_a_saved_session_replays(fresh_kernel, store, reprise_bin):
+    _, kc = fresh_kernel
+    reply, out = run(kc, ":run demo.pi seed=3 n=20000 tasks=4")
+    assert reply["content"]["status"] == "ok"
+    result = [m for m in out if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"]
+    assert re.fullmatch("[0-9a-f]{64}", result)
+    display = [m for m in out if m["msg_type"] == "display_data"][0]["content"]["data"]
+    assert "<table>" in display["text/html"] and "summary.json" in display["text/plain"]
+    cli = subprocess.run([reprise_bin, "--store", store, "show", result, "--output", "summary.json"], capture_output=True, check=True)
+    assert json.loads(cli.stdout)["n"] == 20000
+    reply, out = run(kc, f":rerun {result[:10]}")
+    assert reply["content"]["status"] == "ok", reply["content"]
+    reply, out = run(kc, ":run demo.pi n=0")
+    assert reply["content"]["status"] == "error"
+    cli = subprocess.run([reprise_bin, "--store", store, "run", "demo.pi", "-p", "n=0"], capture_output=True, text=True)
+    assert cli.returncode == 2
+    assert reply["content"]["evalue"] in cli.stderr, "the magic and the CLI give the same error"
+    run(kc, 'let words = vec!["a", "b"]; println!("{}", words.join("+"));')
+    reply, out = run(kc, ":session save")
+    session = [m for m in out if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"]
+    replay = subprocess.run([reprise_bin, "--store", store, "rerun", session], capture_output=True, text=True, timeout=600)
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    assert "every cell gives the same outputs" in replay.stdout
+
+
+def test_shutdown_with_restart_gives_a_fresh_kernel():
+    km, kc = start_new_kernel(kernel_name="reprise", startup_timeout=TIMEOUT)
+    try:
+        run(kc, "let before = 1;")
+        km.restart_kernel(now=False)
+        kc.wait_for_ready(timeout=TIMEOUT)
+        reply, _ = run(kc, ":experiments")
+        assert reply["content"]["execution_count"] == 1
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
