@@ -2,6 +2,7 @@
 messages, panics, stop_on_error, silent cells, streaming, interrupts, restart, and the magics."""
 import json
 import re
+import signal
 import subprocess
 import time
 from queue import Empty
@@ -10,11 +11,19 @@ import pytest
 from jupyter_client.manager import start_new_kernel
 from jupyter_client.session import Session
 
-TIMEOUT = 60
+TIMEOUT = 180
 
 
 @pytest.fixture(scope="module")
 def kernel():
+    km, kc = start_new_kernel(kernel_name="reprise", startup_timeout=TIMEOUT)
+    yield km, kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+@pytest.fixture
+def fresh_kernel():
     km, kc = start_new_kernel(kernel_name="reprise", startup_timeout=TIMEOUT)
     yield km, kc
     kc.stop_channels()
@@ -153,14 +162,47 @@ def test_interrupt_stops_an_endless_loop_and_says_what_was_lost(kernel):
     assert "survivor" in reply["content"]["evalue"]
     reply, out = run(kc, "3 * 3")
     assert reply["content"]["status"] == "ok"
+    # :restore replays the recorded cells, and the lost variable is back.
+    reply, out = run(kc, ":restore")
+    assert reply["content"]["status"] == "ok"
+    reply, out = run(kc, "survivor + 1")
+    assert reply["content"]["status"] == "ok", reply["content"]
+    assert [m for m in out if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"] == "2"
 
 
-@pytest.fixture
-def fresh_kernel():
-    km, kc = start_new_kernel(kernel_name="reprise", startup_timeout=TIMEOUT)
-    yield km, kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+def test_sigint_interrupts_too(fresh_kernel):
+    km, kc = fresh_kernel
+    msg_id = kc.execute('println!("spinning"); loop { std::hint::spin_loop(); }')
+    while True:
+        m = kc.iopub_channel.get_msg(timeout=TIMEOUT)
+        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream":
+            break
+    km.signal_kernel(signal.SIGINT)
+    reply = kc.get_shell_msg(timeout=30)
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+
+
+def test_displays_update_in_place_and_evcxr_display_types_render(fresh_kernel):
+    _, kc = fresh_kernel
+    code = (
+        'reprise_update_display("progress", "text/plain", "0%", false);\n'
+        'reprise_update_display("progress", "text/plain", "100%", true);'
+    )
+    reply, out = run(kc, code)
+    out = [m for m in out if m["msg_type"] != "execute_input"]
+    kinds = [(m["msg_type"], m["content"].get("transient", {}).get("display_id")) for m in out]
+    assert kinds == [("display_data", "progress"), ("update_display_data", "progress")], kinds
+    assert out[1]["content"]["data"]["text/plain"] == "100%"
+    # A type with an `evcxr_display` method (evcxr's display protocol) renders as rich output.
+    code = (
+        "struct Celsius(f64);\n"
+        "impl Celsius { fn evcxr_display(&self) { println!(\"EVCXR_BEGIN_CONTENT text/html\\n<b>{} °C</b>\\nEVCXR_END_CONTENT\", self.0); } }\n"
+        "Celsius(21.5)"
+    )
+    reply, out = run(kc, code)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    result = [m for m in out if m["msg_type"] == "execute_result"][0]["content"]["data"]
+    assert result["text/html"] == "<b>21.5 °C</b>"
 
 
 def test_magics_run_show_rerun_and_a_saved_session_replays(fresh_kernel, store, reprise_bin):
@@ -199,3 +241,34 @@ def test_shutdown_with_restart_gives_a_fresh_kernel():
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_a_named_notebook_pins_its_dependencies(tmp_path):
+    """`:dep` versions resolved in one kernel are written to lockfiles/notebooks/NAME.Cargo.lock,
+    and a fresh kernel on the same notebook resolves exactly those versions."""
+    import os
+
+    env = {**os.environ, "REPRISE_REPO": str(tmp_path)}
+    lock = tmp_path / "lockfiles" / "notebooks" / "pins.Cargo.lock"
+
+    def session(cells):
+        km, kc = start_new_kernel(kernel_name="reprise", startup_timeout=TIMEOUT, env=env)
+        try:
+            for code in cells:
+                reply, out = run(kc, code)
+                assert reply["content"]["status"] == "ok", (code, reply["content"])
+            return out
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+
+    session([":notebook pins", ':dep itoa = "1"'])
+    text = lock.read_text()
+    assert 'name = "itoa"' in text
+    # Pin an older release by hand; the next kernel must build that one.
+    pinned = re.sub(r'(name = "itoa"\nversion = )"[^"]+"\nsource = ("[^"]+")\nchecksum = "[^"]+"', r'\1"1.0.10"\nsource = \2', text)
+    assert pinned != text
+    lock.write_text(pinned)
+    out = session([":notebook pins", ':dep itoa = "1"', "let s: String = itoa::Buffer::new().format(7).to_string(); s"])
+    assert [m for m in out if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"] == '"7"'
+    assert re.search(r'name = "itoa"\nversion = "1.0.10"', lock.read_text())
