@@ -142,7 +142,10 @@ impl RustCells {
         let (r, c, i) = (ready.clone(), cell.clone(), interrupt.clone());
         std::thread::spawn(move || {
             let made = CommandContext::new().map_err(|e| e.to_string());
-            let made = made.map(|(ctx, outputs)| {
+            let made = made.map(|(mut ctx, outputs)| {
+                // Registry dependencies compiled once are reused by every later kernel
+                // (evcxr's rustc-wrapper cache in ~/.cache/evcxr, capped at 2 GiB).
+                let _ = ctx.execute(":cache 2048");
                 *i.process.lock().unwrap_or_else(|p| p.into_inner()) = Some(ctx.process_handle());
                 let c2 = c.clone();
                 std::thread::spawn(move || forward(outputs.stdout, outputs.stderr, flush_rx, c2));
