@@ -1,6 +1,8 @@
 """Protocol behaviour of our own, over the wire with jupyter_client: signatures, malformed
 messages, panics, stop_on_error, silent cells, streaming, interrupts, restart, and the magics."""
+import contextlib
 import json
+import os
 import re
 import signal
 import subprocess
@@ -14,20 +16,27 @@ from jupyter_client.session import Session
 TIMEOUT = 180
 
 
+@contextlib.contextmanager
+def started(**kw):
+    """A fresh kernel and a client on it, shut down afterwards."""
+    km, kc = start_new_kernel(kernel_name="reprise", startup_timeout=TIMEOUT, **kw)
+    try:
+        yield km, kc
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
 @pytest.fixture(scope="module")
 def kernel():
-    km, kc = start_new_kernel(kernel_name="reprise", startup_timeout=TIMEOUT)
-    yield km, kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    with started() as k:
+        yield k
 
 
 @pytest.fixture
 def fresh_kernel():
-    km, kc = start_new_kernel(kernel_name="reprise", startup_timeout=TIMEOUT)
-    yield km, kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    with started() as k:
+        yield k
 
 
 def drain(kc):
@@ -56,16 +65,12 @@ def run(kc, code, **kw):
         out.append(m)
 
 
-def test_execution_count_starts_at_one():
-    km, kc = start_new_kernel(kernel_name="reprise", startup_timeout=TIMEOUT)
-    try:
-        reply, _ = run(kc, ":experiments")
-        assert reply["content"]["execution_count"] == 1
-        reply, _ = run(kc, "let a = 40;")
-        assert reply["content"]["execution_count"] == 2
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+def test_execution_count_starts_at_one(fresh_kernel):
+    _, kc = fresh_kernel
+    reply, _ = run(kc, ":experiments")
+    assert reply["content"]["execution_count"] == 1
+    reply, _ = run(kc, "let a = 40;")
+    assert reply["content"]["execution_count"] == 2
 
 
 def test_panic_is_an_error_reply_and_the_next_cell_works(kernel):
@@ -230,37 +235,27 @@ def test_magics_run_show_rerun_and_a_saved_session_replays(fresh_kernel, store, 
     assert "every cell gives the same outputs" in replay.stdout
 
 
-def test_shutdown_with_restart_gives_a_fresh_kernel():
-    km, kc = start_new_kernel(kernel_name="reprise", startup_timeout=TIMEOUT)
-    try:
-        run(kc, "let before = 1;")
-        km.restart_kernel(now=False)
-        kc.wait_for_ready(timeout=TIMEOUT)
-        reply, _ = run(kc, ":experiments")
-        assert reply["content"]["execution_count"] == 1
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+def test_shutdown_with_restart_gives_a_fresh_kernel(fresh_kernel):
+    km, kc = fresh_kernel
+    run(kc, "let before = 1;")
+    km.restart_kernel(now=False)
+    kc.wait_for_ready(timeout=TIMEOUT)
+    reply, _ = run(kc, ":experiments")
+    assert reply["content"]["execution_count"] == 1
 
 
 def test_a_named_notebook_pins_its_dependencies(tmp_path):
     """`:dep` versions resolved in one kernel are written to lockfiles/notebooks/NAME.Cargo.lock,
     and a fresh kernel on the same notebook resolves exactly those versions."""
-    import os
-
     env = {**os.environ, "REPRISE_REPO": str(tmp_path)}
     lock = tmp_path / "lockfiles" / "notebooks" / "pins.Cargo.lock"
 
     def session(cells):
-        km, kc = start_new_kernel(kernel_name="reprise", startup_timeout=TIMEOUT, env=env)
-        try:
+        with started(env=env) as (_, kc):
             for code in cells:
                 reply, out = run(kc, code)
                 assert reply["content"]["status"] == "ok", (code, reply["content"])
             return out
-        finally:
-            kc.stop_channels()
-            km.shutdown_kernel(now=True)
 
     session([":notebook pins", ':dep itoa = "1"'])
     text = lock.read_text()
