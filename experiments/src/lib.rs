@@ -1,6 +1,7 @@
 //! The science modules of Reprise, each a folder of small modules, and the registry that names
 //! them. Experiments do no IO: params, seed streams, inputs and progress arrive through `RunCtx`.
 
+pub mod causal;
 pub mod demo;
 pub mod registry;
 

@@ -1,0 +1,175 @@
+//! A small typed data frame read from CSV, and the checked (outcome, treatment, covariates) view
+//! the estimators take. Every violation names its column and row.
+
+use ndarray::{Array1, Array2};
+use std::fmt;
+
+/// Why data could not become a causal sample.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DataError {
+    #[error("CSV: {0}")]
+    Csv(String),
+    #[error("column `{0}` is not in the data (columns: {1})")]
+    NoColumn(String, String),
+    #[error("column `{column}`, row {row}: `{value}` is not a number")]
+    NotNumber { column: String, row: usize, value: String },
+    #[error("column `{column}`, row {row}: {value} is not finite; remove or impute the row first")]
+    NotFinite { column: String, row: usize, value: f64 },
+    #[error("treatment column `{column}`, row {row}: {value} is not 0 or 1 (treatment must be binary)")]
+    NotBinary { column: String, row: usize, value: f64 },
+    #[error("the {0} arm is empty: every row has treatment {1}; an effect needs both arms")]
+    EmptyArm(&'static str, u8),
+    #[error("the data have no rows")]
+    Empty,
+}
+
+/// Named columns of text cells, parsed to numbers on request.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    names: Vec<String>,
+    cells: Vec<Vec<String>>,
+}
+
+impl Frame {
+    /// Reads a CSV with a header row.
+    pub fn from_csv(bytes: &[u8]) -> Result<Frame, DataError> {
+        let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
+        let names: Vec<String> = rdr.headers().map_err(|e| DataError::Csv(e.to_string()))?.iter().map(str::to_string).collect();
+        let mut cells = vec![Vec::new(); names.len()];
+        for rec in rdr.records() {
+            let rec = rec.map_err(|e| DataError::Csv(e.to_string()))?;
+            for (col, v) in cells.iter_mut().zip(rec.iter()) {
+                col.push(v.trim().to_string());
+            }
+        }
+        Ok(Frame { names, cells })
+    }
+
+    pub fn rows(&self) -> usize {
+        self.cells.first().map_or(0, Vec::len)
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Column `name` as finite numbers; rows are numbered from 1 as in a spreadsheet.
+    pub fn numeric(&self, name: &str) -> Result<Array1<f64>, DataError> {
+        let j = self.names.iter().position(|n| n == name).ok_or_else(|| DataError::NoColumn(name.into(), self.names.join(", ")))?;
+        self.cells[j]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let v: f64 = s.parse().map_err(|_| DataError::NotNumber { column: name.into(), row: i + 1, value: s.clone() })?;
+                if v.is_finite() {
+                    Ok(v)
+                } else {
+                    Err(DataError::NotFinite { column: name.into(), row: i + 1, value: v })
+                }
+            })
+            .collect()
+    }
+}
+
+/// A checked sample: outcome `y`, binary treatment `z`, covariates `x` (no intercept column).
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub y: Array1<f64>,
+    pub z: Array1<f64>,
+    pub x: Array2<f64>,
+    pub names: Vec<String>,
+}
+
+impl Sample {
+    /// Checks and assembles a sample: outcome and covariates finite, treatment 0/1, both arms present.
+    pub fn new(y: Array1<f64>, z: Array1<f64>, x: Array2<f64>, names: Vec<String>) -> Result<Sample, DataError> {
+        let n = y.len();
+        if n == 0 {
+            return Err(DataError::Empty);
+        }
+        assert!(z.len() == n && x.nrows() == n && x.ncols() == names.len(), "sample parts disagree in shape");
+        for (i, v) in y.iter().enumerate() {
+            if !v.is_finite() {
+                return Err(DataError::NotFinite { column: "outcome".into(), row: i + 1, value: *v });
+            }
+        }
+        for (i, v) in z.iter().enumerate() {
+            if *v != 0.0 && *v != 1.0 {
+                return Err(DataError::NotBinary { column: "treatment".into(), row: i + 1, value: *v });
+            }
+        }
+        for (j, name) in names.iter().enumerate() {
+            if let Some(i) = x.column(j).iter().position(|v| !v.is_finite()) {
+                return Err(DataError::NotFinite { column: name.clone(), row: i + 1, value: x[[i, j]] });
+            }
+        }
+        let n1 = z.sum() as usize;
+        if n1 == 0 {
+            return Err(DataError::EmptyArm("treated", 0));
+        }
+        if n1 == n {
+            return Err(DataError::EmptyArm("control", 1));
+        }
+        Ok(Sample { y, z, x, names })
+    }
+
+    /// Reads `outcome`, `treatment` and `covariates` from a frame, naming the frame's columns in errors.
+    pub fn from_frame(f: &Frame, outcome: &str, treatment: &str, covariates: &[&str]) -> Result<Sample, DataError> {
+        let y = f.numeric(outcome)?;
+        let z = f.numeric(treatment)?;
+        if let Some(i) = z.iter().position(|v| *v != 0.0 && *v != 1.0) {
+            return Err(DataError::NotBinary { column: treatment.into(), row: i + 1, value: z[i] });
+        }
+        let mut x = Array2::zeros((f.rows(), covariates.len()));
+        for (j, c) in covariates.iter().enumerate() {
+            x.column_mut(j).assign(&f.numeric(c)?);
+        }
+        Sample::new(y, z, x, covariates.iter().map(|s| s.to_string()).collect())
+    }
+
+    pub fn n(&self) -> usize {
+        self.y.len()
+    }
+
+    pub fn n1(&self) -> usize {
+        self.z.iter().filter(|v| **v == 1.0).count()
+    }
+
+    /// Rows of arm `arm` (0 or 1), in order.
+    pub fn arm_rows(&self, arm: u8) -> Vec<usize> {
+        (0..self.n()).filter(|&i| self.z[i] == f64::from(arm)).collect()
+    }
+
+    /// Covariates with a leading column of ones.
+    pub fn design(&self) -> Array2<f64> {
+        with_intercept(&self.x)
+    }
+
+    /// Covariates that take one value within an arm (they make that arm's outcome regression singular).
+    pub fn constant_within_arm(&self) -> Vec<(String, u8)> {
+        let mut out = Vec::new();
+        for arm in [1u8, 0] {
+            let rows = self.arm_rows(arm);
+            for (j, name) in self.names.iter().enumerate() {
+                let first = self.x[[rows[0], j]];
+                if rows.iter().all(|&i| self.x[[i, j]] == first) {
+                    out.push((name.clone(), arm));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `x` with a leading column of ones.
+pub fn with_intercept(x: &Array2<f64>) -> Array2<f64> {
+    let mut d = Array2::ones((x.nrows(), x.ncols() + 1));
+    d.slice_mut(ndarray::s![.., 1..]).assign(x);
+    d
+}
+
+impl fmt::Display for Sample {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} rows ({} treated, {} control), covariates {}", self.n(), self.n1(), self.n() - self.n1(), self.names.join(", "))
+    }
+}

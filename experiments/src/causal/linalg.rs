@@ -1,0 +1,120 @@
+//! Dense linear algebra the estimators need: weighted Gram matrices and Cholesky solves of small
+//! symmetric positive definite systems, with a singular pivot reported by its column.
+
+use ndarray::{Array1, Array2, ArrayView1, Axis};
+
+/// A pivot of a Cholesky factorisation was not positive: column `index` is (nearly) a linear
+/// combination of the earlier ones.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Singular {
+    pub index: usize,
+}
+
+/// X'X, or X' diag(w) X when `w` is given (a matrix product, so its summation order is fixed).
+pub fn gram(x: &Array2<f64>, w: Option<ArrayView1<f64>>) -> Array2<f64> {
+    match w {
+        None => x.t().dot(x),
+        Some(w) => {
+            let xw = x * &w.insert_axis(Axis(1));
+            x.t().dot(&xw)
+        }
+    }
+}
+
+/// The lower Cholesky factor of a symmetric positive definite `a`. A pivot below `1e-12` times its
+/// diagonal entry counts as singular.
+pub fn cholesky(a: &Array2<f64>) -> Result<Array2<f64>, Singular> {
+    let n = a.nrows();
+    let mut l = Array2::<f64>::zeros((n, n));
+    for j in 0..n {
+        let mut d = a[[j, j]];
+        for k in 0..j {
+            d -= l[[j, k]] * l[[j, k]];
+        }
+        if !(d > 1e-12 * a[[j, j]].abs()) || !d.is_finite() {
+            return Err(Singular { index: j });
+        }
+        let d = d.sqrt();
+        l[[j, j]] = d;
+        for i in j + 1..n {
+            let mut s = a[[i, j]];
+            for k in 0..j {
+                s -= l[[i, k]] * l[[j, k]];
+            }
+            l[[i, j]] = s / d;
+        }
+    }
+    Ok(l)
+}
+
+/// Solves L L' x = b given the lower factor L.
+pub fn chol_solve(l: &Array2<f64>, b: &Array1<f64>) -> Array1<f64> {
+    let n = l.nrows();
+    let mut y = b.clone();
+    for i in 0..n {
+        for k in 0..i {
+            y[i] -= l[[i, k]] * y[k];
+        }
+        y[i] /= l[[i, i]];
+    }
+    for i in (0..n).rev() {
+        for k in i + 1..n {
+            y[i] -= l[[k, i]] * y[k];
+        }
+        y[i] /= l[[i, i]];
+    }
+    y
+}
+
+/// The inverse of a symmetric positive definite matrix given its lower factor.
+pub fn chol_inverse(l: &Array2<f64>) -> Array2<f64> {
+    let n = l.nrows();
+    let mut inv = Array2::zeros((n, n));
+    for j in 0..n {
+        let mut e = Array1::zeros(n);
+        e[j] = 1.0;
+        inv.column_mut(j).assign(&chol_solve(l, &e));
+    }
+    inv
+}
+
+/// Solves the symmetric positive definite system `a x = b`.
+pub fn solve_spd(a: &Array2<f64>, b: &Array1<f64>) -> Result<Array1<f64>, Singular> {
+    Ok(chol_solve(&cholesky(a)?, b))
+}
+
+/// Mean and standard deviation (n − 1 denominator) of a sequence, summed in order.
+pub fn mean_sd(v: ArrayView1<f64>) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.sum() / n;
+    let ss: f64 = v.iter().map(|x| (x - m) * (x - m)).sum();
+    (m, (ss / (n - 1.0)).sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn cholesky_solves_and_inverts() {
+        let a = array![[4.0, 2.0, 0.6], [2.0, 5.0, 1.0], [0.6, 1.0, 3.0]];
+        let b = array![1.0, -2.0, 0.5];
+        let x = solve_spd(&a, &b).unwrap();
+        let r = a.dot(&x) - &b;
+        assert!(r.iter().all(|v| v.abs() < 1e-14), "{r}");
+        let inv = chol_inverse(&cholesky(&a).unwrap());
+        let eye = a.dot(&inv);
+        for i in 0..3 {
+            for j in 0..3 {
+                assert!((eye[[i, j]] - f64::from(u8::from(i == j))).abs() < 1e-14);
+            }
+        }
+    }
+
+    #[test]
+    fn singular_column_is_named() {
+        let x = array![[1.0, 2.0, 4.0], [1.0, 3.0, 6.0], [1.0, 5.0, 10.0], [1.0, 1.0, 2.0]];
+        assert_eq!(cholesky(&gram(&x, None)), Err(Singular { index: 2 }));
+    }
+}

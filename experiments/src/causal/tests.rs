@@ -1,0 +1,118 @@
+//! Checks of the causal module on the LaLonde data: published numbers, the Γ = 1 identity with
+//! AIPW, monotone bounds, IPM weights, and bad input turned into clear errors.
+
+use super::estimators::{self, Estimate};
+use super::frame::{DataError, Frame, Sample};
+use super::lalonde::{experimental, observational};
+use super::nuisance::{self, Options};
+use super::{folds, ipm, sensitivity, FitError};
+use ndarray::{array, Array1, Array2};
+
+fn find<'a>(v: &'a [Estimate], name: &str, estimand: &str) -> &'a Estimate {
+    v.iter().find(|e| e.estimator == name && e.estimand == estimand).unwrap_or_else(|| panic!("no {name} {estimand}"))
+}
+
+#[test]
+fn nsw_difference_in_means_matches_the_published_figure() {
+    let e = estimators::difference_in_means(&experimental().unwrap());
+    assert!((e.estimate - 1794.3424).abs() < 1e-4, "{}", e.estimate);
+    assert!((e.se - 670.9965).abs() < 1e-4, "{}", e.se);
+    assert_eq!(format!("{:.4} {:.4}", e.estimate, e.se), "1794.3424 670.9965");
+}
+
+#[test]
+fn gamma_one_bounds_are_aipw_and_bounds_widen_with_gamma() {
+    for s in [experimental().unwrap(), observational().unwrap()] {
+        let k = 5;
+        let fold_of = folds::assign(s.n(), k, None);
+        let cf = nuisance::cross_fit(&s, &fold_of, k, &Options::default(), None).unwrap();
+        let aipw = &estimators::aipw(&s, &cf, "cf")[0];
+        let b1 = sensitivity::ate_bounds(&s, &cf, &fold_of, k, 1.0).unwrap();
+        let tol = 1e-9 * aipw.estimate.abs().max(1.0);
+        assert!((b1.lower - aipw.estimate).abs() < tol && (b1.upper - aipw.estimate).abs() < tol, "{b1:?} vs {aipw:?}");
+        assert!((b1.se_upper - aipw.se).abs() < 1e-9 * aipw.se, "{b1:?} vs {aipw:?}");
+        let curve = sensitivity::curve(&s, &cf, &fold_of, k, &sensitivity::gamma_grid(4.0, 7)).unwrap();
+        for w in curve.bounds.windows(2) {
+            assert!(w[1].upper > w[0].upper && w[1].lower < w[0].lower, "{:?} then {:?}", w[0], w[1]);
+        }
+        if let Some(g) = curve.gamma_star {
+            assert!(sensitivity::ate_bounds(&s, &cf, &fold_of, k, g).unwrap().covers_zero());
+        }
+    }
+}
+
+#[test]
+fn ipm_weights_are_on_the_simplex_and_improve_balance() {
+    let s = experimental().unwrap();
+    let r = ipm::estimate(&s, ipm::Bandwidth::Mean, 1e-6, 1e-6, 20_000, true).unwrap();
+    let w = &r.att_weights;
+    assert!((w.sum() - 1.0).abs() < 1e-12 && w.iter().all(|v| *v >= 0.0));
+    for (_, c) in &r.convergence {
+        assert!(c.converged && c.mmd2 < c.mmd2_uniform, "{c:?}");
+    }
+    let worst_before = r.balance.iter().map(|b| b.before.abs()).fold(0.0, f64::max);
+    let worst_after = r.balance.iter().map(|b| b.after.abs()).fold(0.0, f64::max);
+    assert!(worst_after < worst_before, "{worst_before} -> {worst_after}");
+    assert!(find(&r.estimates, "IPM-MMD", "ATT").se > 0.0);
+}
+
+#[test]
+fn estimators_agree_on_the_experiment() {
+    let s = experimental().unwrap();
+    let (full, _) = nuisance::full(&s, &Options::default()).unwrap();
+    let mut all = estimators::ols_adjustment(&s).unwrap();
+    all.extend(estimators::regression_adjustment(&s).unwrap());
+    all.extend(estimators::ipw(&s, &full.e));
+    all.extend(estimators::aipw(&s, &full, "full"));
+    // Randomised: every adjusted estimate lies within two Neyman SEs of the difference in means.
+    for e in &all {
+        assert!((e.estimate - 1794.34).abs() < 2.0 * 671.0 && e.se > 300.0 && e.se < 1000.0, "{e:?}");
+    }
+    let hc = |n: &str| find(&all, n, "ATE").se;
+    assert!(hc("OLS adjustment (HC0)") < hc("OLS adjustment (HC1)") && hc("OLS adjustment (HC2)") < hc("OLS adjustment (HC3)"));
+}
+
+#[test]
+fn the_shipped_data_are_the_documented_files() {
+    use sha2::{Digest, Sha256};
+    let sources = include_str!("../../data/causal/SOURCES.md");
+    for (bytes, name) in [(super::lalonde::NSW_CSV, "nsw_mixtape.csv"), (super::lalonde::CPS_CSV, "cps_mixtape.csv")] {
+        let hex: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+        assert!(sources.contains(&format!("{hex}  {name}")), "{name} hashes to {hex}, not what SOURCES.md says");
+    }
+}
+
+fn tiny(z: Array1<f64>, x: Array2<f64>) -> Result<Sample, DataError> {
+    let n = z.len();
+    Sample::new(Array1::from_iter((0..n).map(|i| i as f64)), z, x, vec!["a".into(), "b".into()])
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let csv = b"y,z,a\n1,0,3\n2,2,4\n3,1,5\n";
+    let f = Frame::from_csv(csv).unwrap();
+    let e = Sample::from_frame(&f, "y", "z", &["a"]).unwrap_err();
+    assert_eq!(e.to_string(), "treatment column `z`, row 2: 2 is not 0 or 1 (treatment must be binary)");
+    let f = Frame::from_csv(b"y,z,a\n1,0,x\n2,1,4\n").unwrap();
+    assert_eq!(Sample::from_frame(&f, "y", "z", &["a"]).unwrap_err().to_string(), "column `a`, row 1: `x` is not a number");
+    let f = Frame::from_csv(b"y,z,a\n1,0,NaN\n2,1,4\n").unwrap();
+    assert!(matches!(Sample::from_frame(&f, "y", "z", &["a"]), Err(DataError::NotFinite { row: 1, .. })));
+    assert!(matches!(Sample::from_frame(&f, "y", "q", &["a"]), Err(DataError::NoColumn(..))));
+
+    let x = Array2::from_shape_fn((6, 2), |(i, j)| (i * (j + 2)) as f64 % 5.0);
+    assert_eq!(tiny(Array1::zeros(6), x.clone()).unwrap_err(), DataError::EmptyArm("treated", 0));
+
+    // A covariate constant among the treated makes the treated-arm regression singular: named, not NaN.
+    let z = array![1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0];
+    let x = array![[1.0, 7.0], [2.0, 7.0], [3.5, 7.0], [1.0, 2.0], [4.0, 3.0], [2.5, 1.0], [0.5, 6.0], [2.2, 7.0]];
+    let s = tiny(z, x).unwrap();
+    assert_eq!(s.constant_within_arm(), vec![("b".to_string(), 1)]);
+    let err = estimators::regression_adjustment(&s).unwrap_err();
+    assert_eq!(err, FitError::Singular { what: "the treated-arm outcome regression".into(), column: "b".into() });
+
+    // Perfect separation: the propensity MLE does not exist.
+    let z = array![0.0, 0.0, 0.0, 1.0, 1.0, 1.0];
+    let x = array![[0.1, 1.0], [0.2, 3.0], [0.3, 2.0], [0.7, 1.0], [0.8, 3.0], [0.9, 2.0]];
+    let s = tiny(z, x).unwrap();
+    assert!(matches!(nuisance::full(&s, &Options::default()), Err(FitError::Separation { .. })));
+}
