@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project: the main job (every lock in lockfiles/ must reproduce, into a scratch
 # store), the workspace's tests (unit, property and end-to-end), and the Jupyter kernel over the
-# wire (jupyter_kernel_test, our protocol tests, every notebook under nbclient) from a Python venv
-# this script makes.
+# wire (jupyter_kernel_test, our protocol tests, every notebook under nbclient) and the causal
+# estimators against statsmodels, from a Python venv this script makes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +21,10 @@ fi
 bin=$PWD/target/release/reprise
 "$bin" kernel install --prefix "$venv" > /dev/null
 REPRISE_BIN="$bin" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/jupyter
+
+echo "== causal estimators against statsmodels (tests/causal/requirements.txt, same venv)"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/causal/requirements.txt
+REPRISE_BIN="$bin" "$venv/bin/python" -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning tests/causal
 
 echo "== workspace tests"
 if cargo nextest --version >/dev/null 2>&1; then

@@ -31,7 +31,7 @@ pub fn cholesky(a: &Array2<f64>) -> Result<Array2<f64>, Singular> {
         for k in 0..j {
             d -= l[[j, k]] * l[[j, k]];
         }
-        if !(d > 1e-12 * a[[j, j]].abs()) || !d.is_finite() {
+        if d.is_nan() || d <= 1e-12 * a[[j, j]].abs() || !d.is_finite() {
             return Err(Singular { index: j });
         }
         let d = d.sqrt();
