@@ -12,6 +12,7 @@ pub mod nuisance;
 pub mod ols;
 pub mod plot;
 pub mod sensitivity;
+pub mod simulation;
 
 pub use frame::{DataError, Frame, Sample};
 

@@ -1,11 +1,10 @@
-//! Plotly figures (`application/vnd.plotly.v1+json`: `{data, layout}`) for the causal experiments:
+//! Plotly figures (`{data, layout}`, stored as `MediaType::PLOTLY`) for the causal experiments:
 //! a forest plot of estimates against a benchmark, and the sensitivity curve over Γ.
 
 use super::estimators::Estimate;
 use super::sensitivity::Curve;
 use serde_json::{json, Value};
 
-pub const MEDIA_TYPE: &str = "application/vnd.plotly.v1+json";
 
 /// Estimates as points with 95% intervals, one row each, and a vertical line at `benchmark`.
 pub fn forest(title: &str, estimates: &[(String, &Estimate)], benchmark: Option<(f64, &str)>) -> Value {

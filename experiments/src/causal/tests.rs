@@ -116,3 +116,39 @@ fn bad_input_gets_a_clear_error() {
     let s = tiny(z, x).unwrap();
     assert!(matches!(nuisance::full(&s, &Options::default()), Err(FitError::Separation { .. })));
 }
+
+fn run_simulation(args: &[&str]) -> serde_json::Value {
+    use reprise_core::{Experiment, NoProgress, Params, RunCtx, Seed};
+    let exp = super::simulation::Simulation;
+    let ctx = RunCtx { params: Params::from_args(&exp.params(), args).unwrap(), seed: Seed(3), inputs: Default::default(), progress: &NoProgress };
+    let out = exp.run(&ctx).unwrap();
+    serde_json::from_slice(&out.0["summary.json"].bytes).unwrap()
+}
+
+#[test]
+fn kang_schafer_shows_double_robustness() {
+    let s = run_simulation(&["reps=40", "n=1000", "ipm=false"]);
+    let cell = |scenario: &str, estimator: &str, estimand: &str, what: &str| -> f64 {
+        let rows = s["results"].as_array().unwrap();
+        let r = rows.iter().find(|r| r["scenario"] == scenario && r["estimator"] == estimator && r["estimand"] == estimand).unwrap_or_else(|| panic!("{scenario} {estimator} {estimand}"));
+        r[what].as_f64().unwrap()
+    };
+    // Treated units have low Z₁, so the naive contrast is badly biased downwards.
+    assert!(cell("both correct", "difference in means", "ATE", "bias") < -10.0);
+    // Correct models: AIPW is nearly unbiased, and stays so when only one model is right.
+    let aipw = "AIPW (cross-fitted)";
+    for sc in ["both correct", "propensity correct, outcome wrong", "propensity wrong, outcome correct"] {
+        assert!(cell(sc, aipw, "ATE", "rmse") < 2.5, "{sc}: {}", cell(sc, aipw, "ATE", "rmse"));
+    }
+    assert!(cell("both wrong", aipw, "ATE", "rmse") > cell("both correct", aipw, "ATE", "rmse"));
+    assert!(cell("both correct", aipw, "ATE", "coverage95") >= 0.85);
+}
+
+#[test]
+fn simulation_is_a_pure_function_of_the_seed_and_ipm_balances() {
+    let a = run_simulation(&["reps=3", "n=300"]);
+    let b = run_simulation(&["reps=3", "n=300"]);
+    assert_eq!(a, b);
+    let rows = a["results"].as_array().unwrap();
+    assert!(rows.iter().any(|r| r["estimator"] == "IPM-MMD + OLS" && r["scenario"] == "both correct"));
+}
