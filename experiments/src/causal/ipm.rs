@@ -62,7 +62,9 @@ fn kernel_row_means(a: &Array2<f64>, b: &Array2<f64>, bw: Bandwidth) -> Array1<f
 /// The solver's account of itself.
 #[derive(Debug, Clone, Serialize)]
 pub struct Convergence {
-    /// Working-set rounds (each an exact solve on the working set).
+    /// `active set` (exact) or `projected gradient`.
+    pub method: &'static str,
+    /// Working-set rounds or gradient steps.
     pub iterations: u32,
     pub converged: bool,
     /// Rows with positive weight.
@@ -110,11 +112,21 @@ impl<'a> Balancer<'a> {
         (w.dot(aw) - self.ridge * w.dot(w) - 2.0 * w.dot(&self.b) + self.c).max(0.0)
     }
 
+    /// Solves until the Frank–Wolfe gap over all rows is at most `tol` × objective: exactly by
+    /// the active-set method while the working set stays under `MAX_WORKING_SET` rows, otherwise
+    /// (weights spread over many rows) by accelerated projected gradient, which reports its gap.
+    pub fn solve(&self, tol: f64, max_iter: u32) -> (Array1<f64>, Convergence) {
+        match self.active_set(tol, max_iter) {
+            Some((w, c)) if c.converged => (w, c),
+            _ => self.projected_gradient(tol, max_iter),
+        }
+    }
+
     /// A primal active-set method: solve the equality-constrained problem on the working set
     /// exactly (Cholesky), step back to feasibility and drop a row when a weight would go
     /// negative, otherwise add the (up to 32) rows whose gradient most undercuts the working
-    /// set's. Stops when the Frank–Wolfe gap over all rows is at most `tol` × objective.
-    pub fn solve(&self, tol: f64, max_iter: u32) -> (Array1<f64>, Convergence) {
+    /// set's. `None` when the working set outgrows `MAX_WORKING_SET`.
+    fn active_set(&self, tol: f64, max_iter: u32) -> Option<(Array1<f64>, Convergence)> {
         let n = self.b.len();
         let first = (0..n).max_by(|&i, &j| self.b[i].total_cmp(&self.b[j]).then(j.cmp(&i))).expect("source rows");
         let mut work = vec![first];
@@ -161,14 +173,24 @@ impl<'a> Balancer<'a> {
             if enter.is_empty() {
                 break;
             }
+            if work.len() + enter.len() > MAX_WORKING_SET {
+                return None;
+            }
             for j in enter {
                 work.push(j);
                 cols.push(self.column(j));
             }
         }
+        Some(self.report("active set", w, aw, it, gap, target))
+    }
+
+    /// The convergence report for weights `w` with (K + ridge·I)w = `aw`.
+    fn report(&self, method: &'static str, w: Array1<f64>, aw: Array1<f64>, it: u32, gap: f64, target: f64) -> (Array1<f64>, Convergence) {
+        let n = w.len();
         let uniform_aw = kernel_row_means(self.source, self.source, self.bw) + self.ridge / n as f64;
         let uniform = Array1::from_elem(n, 1.0 / n as f64);
         let conv = Convergence {
+            method,
             iterations: it,
             converged: gap <= target,
             support: w.iter().filter(|v| **v > 0.0).count(),
@@ -180,6 +202,80 @@ impl<'a> Balancer<'a> {
         };
         (w, conv)
     }
+    /// Accelerated projected gradient (FISTA with adaptive restart) on the stored kernel matrix,
+    /// from uniform weights. Steps use the curvature on the simplex's tangent space (the constant
+    /// direction, which carries most of a kernel matrix's mass, never moves on the simplex),
+    /// doubled whenever the descent condition fails.
+    fn projected_gradient(&self, tol: f64, max_iter: u32) -> (Array1<f64>, Convergence) {
+        let n = self.b.len();
+        let cols: Vec<Array1<f64>> = (0..n).map(|j| self.column(j)).collect();
+        let matvec = |v: &Array1<f64>| -> Array1<f64> { Array1::from((0..n).into_par_iter().map(|i| cols[i].dot(v)).collect::<Vec<f64>>()) };
+        let centre = |v: &mut Array1<f64>| {
+            let m = v.mean().expect("rows");
+            v.mapv_inplace(|x| x - m);
+        };
+        let mut v = Array1::from_shape_fn(n, |i| ((i * 7919) % 1009) as f64 / 1009.0);
+        centre(&mut v);
+        let mut lip = 0.0;
+        for _ in 0..30 {
+            v /= v.dot(&v).sqrt().max(1e-300);
+            let mut av = matvec(&v);
+            centre(&mut av);
+            lip = 2.0 * 1.05 * v.dot(&av);
+            v = av;
+        }
+        let objective = |w: &Array1<f64>, aw: &Array1<f64>| w.dot(aw) - 2.0 * w.dot(&self.b);
+        let mut w = Array1::from_elem(n, 1.0 / n as f64);
+        let mut aw = matvec(&w);
+        let (mut prev, mut aprev) = (w.clone(), aw.clone());
+        let (mut t, mut gap, mut target, mut it) = (1.0f64, f64::INFINITY, 0.0, 0);
+        while it < max_iter {
+            let g = 2.0 * (&aw - &self.b);
+            gap = (g.dot(&w) - g.iter().copied().fold(f64::INFINITY, f64::min)).max(0.0);
+            target = tol * (objective(&w, &aw) + self.c).max(0.0);
+            if gap <= target {
+                break;
+            }
+            it += 1;
+            let t_next = 0.5 * (1.0 + (1.0 + 4.0 * t * t).sqrt());
+            let beta = (t - 1.0) / t_next;
+            let y = &w + &((&w - &prev) * beta);
+            let ay = &aw + &((&aw - &aprev) * beta);
+            let gy = 2.0 * (&ay - &self.b);
+            let fy = objective(&y, &ay);
+            let (next, anext) = loop {
+                let next = project_simplex(&(&y - &(&gy / lip)));
+                let anext = matvec(&next);
+                let d = &next - &y;
+                if objective(&next, &anext) <= fy + gy.dot(&d) + 0.5 * lip * d.dot(&d) + 1e-15 * fy.abs() {
+                    break (next, anext);
+                }
+                lip *= 2.0;
+            };
+            let uphill = (&y - &next).dot(&(&next - &w)) > 0.0;
+            (prev, aprev) = (std::mem::replace(&mut w, next), std::mem::replace(&mut aw, anext));
+            t = if uphill { 1.0 } else { t_next };
+        }
+        self.report("projected gradient", w, aw, it, gap, target)
+    }
+}
+
+/// Working sets beyond this many rows make each exact solve too slow; the gradient method takes over.
+const MAX_WORKING_SET: usize = 600;
+
+/// Euclidean projection onto the probability simplex (sort and threshold).
+pub fn project_simplex(v: &Array1<f64>) -> Array1<f64> {
+    let mut u = v.to_vec();
+    u.sort_by(|a, b| b.total_cmp(a));
+    let (mut cum, mut theta) = (0.0, 0.0);
+    for (j, &x) in u.iter().enumerate() {
+        cum += x;
+        let t = (cum - 1.0) / (j + 1) as f64;
+        if x - t > 0.0 {
+            theta = t;
+        }
+    }
+    v.mapv(|x| (x - theta).max(0.0))
 }
 
 /// Standardised mean difference of one covariate before and after weighting.
