@@ -223,9 +223,10 @@ fn output_bundle(media_type: &str, bytes: &[u8]) -> Bundle {
         },
         MediaType::CSV => {
             let text = String::from_utf8_lossy(bytes).into_owned();
-            let mut lines = text.lines();
-            let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
-            let rows: Vec<Vec<String>> = lines.take(200).map(|l| l.split(',').map(str::to_owned).collect()).collect();
+            let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(bytes);
+            let header: Vec<String> = rdr.headers().map(|h| h.iter().map(str::to_owned).collect()).unwrap_or_default();
+            let header: Vec<&str> = header.iter().map(String::as_str).collect();
+            let rows: Vec<Vec<String>> = rdr.records().take(200).filter_map(Result::ok).map(|r| r.iter().map(str::to_owned).collect()).collect();
             text_bundle(text.clone(), Some(render::html_table(&header, &rows)))
         }
         MediaType::NPY => match reprise_core::npy::decode(bytes) {
