@@ -40,6 +40,27 @@ fn main() {
             writeln!(f, "{},{},{}", s.y[i], s.z[i], xs.join(",")).unwrap();
         }
     }
+    if std::env::var("BENCH_DETAIL").is_ok() {
+        let d = s.design();
+        let names: Vec<String> = (0..11).map(|j| format!("c{j}")).collect();
+        for _ in 0..3 {
+            let t = Instant::now();
+            let f = reprise_experiments::causal::logistic::Logit::fit(&d, s.z.view(), 0.0, None, &names).unwrap();
+            let t1 = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let _ = reprise_experiments::causal::linalg::gram(&d, Some(s.y.view()));
+            eprintln!("logit alone {:.1} ms ({} it), one gram {:.2} ms", t1 * 1e3, f.iterations, t.elapsed().as_secs_f64() * 1e3);
+        }
+        for _ in 0..3 {
+            let t = Instant::now();
+            let (_, logit) = nuisance::full(&s, &nuisance::Options::default()).expect("fits");
+            let t1 = t.elapsed().as_secs_f64();
+            let fold_of = folds::assign(s.n(), 5, None);
+            let t = Instant::now();
+            let _ = nuisance::cross_fit(&s, &fold_of, 5, &nuisance::Options::default(), Some(&logit.coef)).expect("fits");
+            eprintln!("full fit {:.1} ms ({} Newton iterations), cross-fit {:.1} ms", t1 * 1e3, logit.iterations, t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
     let mut aipw = Vec::new();
     let mut ate = 0.0;
     for _ in 0..rounds {
@@ -50,6 +71,10 @@ fn main() {
         let nu = nuisance::cross_fit(&s, &fold_of, 5, &nuisance::Options::default(), Some(&logit.coef)).expect("fits");
         ate = estimators::aipw(&s, &nu, "cross-fitted")[0].estimate;
         aipw.push(t.elapsed().as_secs_f64());
+    }
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "aipw") {
+        println!("{{\"aipw_crossfit_n100k_d10_s\": {}, \"aipw_ate\": {ate}}}", median(aipw));
+        return;
     }
     // IPM: 5,000 controls balanced to the treated of a fresh draw.
     let m = draw(12_000, 10, 2);

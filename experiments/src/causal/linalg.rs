@@ -2,6 +2,7 @@
 //! symmetric positive definite systems, with a singular pivot reported by its column.
 
 use ndarray::{Array1, Array2, ArrayView1, Axis};
+use rayon::prelude::*;
 
 /// A pivot of a Cholesky factorisation was not positive: column `index` is (nearly) a linear
 /// combination of the earlier ones.
@@ -10,14 +11,66 @@ pub struct Singular {
     pub index: usize,
 }
 
-/// X'X, or X' diag(w) X when `w` is given (a matrix product, so its summation order is fixed).
+/// Rows per partial sum in [`gram`]; fixed, so the summation order never depends on threads.
+const GRAM_CHUNK: usize = 4096;
+
+/// X'X, or X' diag(w) X when `w` is given. Rows are summed in fixed chunks of `GRAM_CHUNK` (in
+/// row order within a chunk), chunks in parallel, and the partial matrices added in chunk order:
+/// the same bits on any number of threads.
 pub fn gram(x: &Array2<f64>, w: Option<ArrayView1<f64>>) -> Array2<f64> {
-    match w {
-        None => x.t().dot(x),
-        Some(w) => {
-            let xw = x * &w.insert_axis(Axis(1));
-            x.t().dot(&xw)
+    let (n, k) = x.dim();
+    let x = x.as_standard_layout();
+    let flat = x.as_slice().expect("standard layout");
+    let partial = |c: usize| -> Vec<f64> {
+        let mut g = vec![0.0; k * k];
+        for i in c * GRAM_CHUNK..((c + 1) * GRAM_CHUNK).min(n) {
+            let row = &flat[i * k..(i + 1) * k];
+            let wi = w.as_ref().map_or(1.0, |w| w[i]);
+            for (a, ga) in g.chunks_exact_mut(k).enumerate() {
+                let va = wi * row[a];
+                for (gb, xb) in ga.iter_mut().zip(row) {
+                    *gb += va * xb;
+                }
+            }
         }
+        g
+    };
+    let parts: Vec<Vec<f64>> = (0..n.div_ceil(GRAM_CHUNK)).into_par_iter().map(partial).collect();
+    let mut g = vec![0.0; k * k];
+    for p in &parts {
+        for (a, b) in g.iter_mut().zip(p) {
+            *a += b;
+        }
+    }
+    // Symmetric by construction except for rounding; take the lower triangle for both halves.
+    Array2::from_shape_fn((k, k), |(a, b)| if b <= a { g[a * k + b] } else { g[b * k + a] })
+}
+
+/// X'v: one pass over the rows in order (a transposed matrix–vector product would stride).
+pub fn xt_v(x: &Array2<f64>, v: ArrayView1<f64>) -> Array1<f64> {
+    let k = x.ncols();
+    let mut out = vec![0.0; k];
+    for (r, &vi) in x.axis_iter(Axis(0)).zip(&v) {
+        for (o, xa) in out.iter_mut().zip(r) {
+            *o += vi * xa;
+        }
+    }
+    Array1::from(out)
+}
+
+/// The rows `rows` of a row-major matrix, copied in order (ndarray's `select` copies row by row
+/// through a slower general path).
+pub fn take_rows(a: &Array2<f64>, rows: &[usize]) -> Array2<f64> {
+    let k = a.ncols();
+    match a.as_slice() {
+        Some(flat) => {
+            let mut v = Vec::with_capacity(rows.len() * k);
+            for &i in rows {
+                v.extend_from_slice(&flat[i * k..(i + 1) * k]);
+            }
+            Array2::from_shape_vec((rows.len(), k), v).expect("rows × k")
+        }
+        None => a.select(Axis(0), rows),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Logistic regression by Newton's method (iteratively reweighted least squares): unpenalised by
 //! default, optional ridge on the slopes; reports the log-likelihood and refuses separated data.
 
-use super::linalg::{cholesky, chol_solve, gram};
+use super::linalg::{xt_v, cholesky, chol_solve, gram};
 use super::FitError;
 use ndarray::{Array1, Array2, ArrayView1, Zip};
 
@@ -41,6 +41,18 @@ fn loglik(eta: &Array1<f64>, z: ArrayView1<f64>) -> f64 {
     Zip::from(eta).and(&z).fold(0.0, |acc, &e, &zi| acc + zi * e - log1pexp(e))
 }
 
+/// Log-likelihood and fitted probabilities together, from one exp(−|η|) per row.
+fn loglik_and_p(eta: &Array1<f64>, z: ArrayView1<f64>) -> (f64, Array1<f64>) {
+    let mut p = Array1::zeros(eta.len());
+    let mut ll = 0.0;
+    for ((pi, &e), &zi) in p.iter_mut().zip(eta).zip(&z) {
+        let q = (-e.abs()).exp();
+        ll += zi * e - (e.max(0.0) + q.ln_1p());
+        *pi = if e >= 0.0 { 1.0 / (1.0 + q) } else { q / (1.0 + q) };
+    }
+    (ll, p)
+}
+
 impl Logit {
     /// Fits P(z = 1 | x) = σ(x'β). `x` carries its intercept in column 0, which the ridge
     /// penalty `ridge/2 · ‖β₁..‖²` leaves alone. `start` warm-starts Newton (e.g. from a fit on
@@ -50,12 +62,12 @@ impl Logit {
         let mut beta = start.cloned().unwrap_or_else(|| Array1::zeros(k));
         let mut eta = x.dot(&beta);
         let penalty = |b: &Array1<f64>| 0.5 * ridge * b.iter().skip(1).map(|v| v * v).sum::<f64>();
-        let mut obj = loglik(&eta, z) - penalty(&beta);
+        let (ll, mut p) = loglik_and_p(&eta, z);
+        let mut obj = ll - penalty(&beta);
         for it in 1..=MAX_ITER {
-            let p = eta.mapv(sigmoid);
             let w = p.mapv(|p| p * (1.0 - p));
             let mut h = gram(x, Some(w.view()));
-            let mut g = x.t().dot(&(&z - &p));
+            let mut g = xt_v(x, (&z - &p).view());
             for j in 1..k {
                 h[[j, j]] += ridge;
                 g[j] -= ridge * beta[j];
@@ -67,17 +79,20 @@ impl Logit {
             };
             let step = chol_solve(&l, &g);
             let mut t = 1.0;
-            let (mut nb, mut ne, mut nobj);
+            let (mut nb, mut ne, mut nobj, mut np);
             // Newton steps on this concave objective only need halving far from the optimum.
             loop {
                 nb = &beta + &(&step * t);
                 ne = x.dot(&nb);
-                nobj = loglik(&ne, z) - penalty(&nb);
+                let (ll, pp) = loglik_and_p(&ne, z);
+                nobj = ll - penalty(&nb);
+                np = pp;
                 if nobj >= obj - 1e-12 * obj.abs() || t < 1e-10 {
                     break;
                 }
                 t *= 0.5;
             }
+            p = np;
             let change = (nobj - obj).abs();
             let dbeta = step.iter().fold(0.0f64, |m, s| m.max((s * t).abs()));
             let scale = nb.iter().fold(1.0f64, |m, b| m.max(b.abs()));

@@ -1,7 +1,7 @@
 //! Ordinary least squares with heteroskedasticity-consistent standard errors HC0–HC3
 //! (statsmodels' conventions: HC1 = HC0·n/(n−k), HC2 and HC3 divide by (1−h) and (1−h)²).
 
-use super::linalg::{chol_inverse, chol_solve, cholesky, gram};
+use super::linalg::{xt_v, chol_inverse, chol_solve, cholesky, gram};
 use super::FitError;
 use ndarray::{Array1, Array2, ArrayView1};
 
@@ -38,7 +38,7 @@ impl Ols {
     /// Fits `y ~ x`; `names[j]` names column j of `x` in the singular-design error.
     pub fn fit(x: &Array2<f64>, y: ArrayView1<f64>, what: &str, names: &[String]) -> Result<Ols, FitError> {
         let l = cholesky(&gram(x, None)).map_err(|s| FitError::singular(what, names, s.index))?;
-        let coef = chol_solve(&l, &x.t().dot(&y));
+        let coef = chol_solve(&l, &xt_v(x, y));
         let resid = &y - &x.dot(&coef);
         Ok(Ols { coef, resid, xtx_inv: chol_inverse(&l) })
     }

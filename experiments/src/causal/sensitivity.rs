@@ -6,7 +6,7 @@
 
 use super::folds;
 use super::frame::Sample;
-use super::linalg::{chol_solve, cholesky, gram, mean_sd};
+use super::linalg::{xt_v, chol_solve, cholesky, gram, mean_sd};
 use super::nuisance::Nuisances;
 use super::ols::Ols;
 use super::{design_names, FitError, Z95};
@@ -26,7 +26,7 @@ pub fn expectile(x: &Array2<f64>, y: ArrayView1<f64>, above: f64, below: f64, na
     let mut w = weights(&coef);
     for _ in 0..MAX_ITER {
         let l = cholesky(&gram(x, Some(w.view()))).map_err(|s| FitError::singular(what, names, s.index))?;
-        coef = chol_solve(&l, &x.t().dot(&(&w * &y)));
+        coef = chol_solve(&l, &xt_v(x, (&w * &y).view()));
         let next = weights(&coef);
         if next == w {
             return Ok(coef);
