@@ -1,5 +1,6 @@
 //! Causal effect estimators (`causal.*`): difference in means, regression adjustment, IPW, AIPW
-//! with cross-fitting, sensitivity bounds under unobserved confounding, IPM balancing weights.
+//! with cross-fitting, sensitivity bounds under unobserved confounding, IPM balancing weights,
+//! and the uniform-transformer U-statistic.
 
 pub mod estimators;
 pub mod folds;
@@ -13,6 +14,7 @@ pub mod ols;
 pub mod plot;
 pub mod sensitivity;
 pub mod simulation;
+pub mod uniform;
 
 pub use frame::{DataError, Frame, Sample};
 
