@@ -159,7 +159,7 @@ fn analyse(s: &Sample, st: &Settings, ctx: &RunCtx, ate_ipm: bool) -> Result<Sam
     est.extend(estimators::ipw(s, &full.e));
     est.extend(estimators::aipw(s, &full, "full-sample nuisances"));
     est.extend(estimators::aipw(s, &cf, &format!("{}-fold cross-fitting", st.k)));
-    est.push(uniform::att(s, full.e.view(), "propensity score").0);
+    est.extend(uniform::att(s, full.e.view(), "propensity score").0);
     let ipm = ipm::estimate(s, st.bw, st.ipm_ridge, st.ipm_tol, st.ipm_max_iter, ate_ipm)?;
     ctx.progress.advance(1);
     est.extend(ipm.estimates);

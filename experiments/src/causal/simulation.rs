@@ -70,7 +70,7 @@ fn replicate(ctx: &RunCtx, rep: u64, st: &Setup) -> Result<Vec<(usize, Estimate)
         est.extend(estimators::ipw(s, &full.e));
         est.extend(estimators::aipw(s, &full, "full-sample nuisances"));
         est.extend(estimators::aipw(s, &cf, "cross-fitted"));
-        est.push(uniform::att(s, full.e.view(), "propensity score").0);
+        est.extend(uniform::att(s, full.e.view(), "propensity score").0);
         if st.ipm {
             est.extend(ipm::estimate(s, st.bw, st.ridge, st.tol, 100_000, false)?.estimates);
         }
