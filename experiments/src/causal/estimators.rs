@@ -2,7 +2,7 @@
 //! OLS adjustment (HC0–HC3), separate-arm regression, IPW (Horvitz–Thompson, Hájek, odds), AIPW.
 
 use super::frame::Sample;
-use super::linalg::{chol_inverse, cholesky, gram, mean_sd};
+use super::linalg::mean_sd;
 use super::nuisance::Nuisances;
 use super::ols::{Hc, Ols};
 use super::{design_names, FitError, Z95};
@@ -75,7 +75,7 @@ pub fn regression_adjustment(s: &Sample) -> Result<[Estimate; 2], FitError> {
     let fit = |rows: &[usize], what| -> Result<(Ols, Array2<f64>, Array2<f64>), FitError> {
         let x = d.select(Axis(0), rows);
         let ols = Ols::fit(&x, s.y.select(Axis(0), rows).view(), what, &names)?;
-        let inv = chol_inverse(&cholesky(&gram(&x, None)).map_err(|e| FitError::singular(what, &names, e.index))?);
+        let inv = ols.xtx_inv().clone();
         Ok((ols, x, inv))
     };
     let (f1, x1, a1) = fit(&rows1, "the treated-arm outcome regression")?;

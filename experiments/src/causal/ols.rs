@@ -43,6 +43,11 @@ impl Ols {
         Ok(Ols { coef, resid, xtx_inv: chol_inverse(&l) })
     }
 
+    /// (X'X)⁻¹ of the fit.
+    pub fn xtx_inv(&self) -> &Array2<f64> {
+        &self.xtx_inv
+    }
+
     /// Predictions at the rows of `x`.
     pub fn predict(&self, x: &Array2<f64>) -> Array1<f64> {
         x.dot(&self.coef)

@@ -43,50 +43,82 @@ enum End {
     Lower,
 }
 
-/// Per-fold models for one arm: the bound θ (an expectile fit), the mean fit, and sorted residuals.
-struct ArmFit {
-    theta: Array1<f64>,
+/// One arm's training data in one fold, with what does not depend on Γ: the mean fit and its
+/// sorted residuals.
+struct ArmFold {
+    test: Vec<usize>,
+    x: Array2<f64>,
+    y: Array1<f64>,
     mean: Array1<f64>,
     resid: Vec<f64>,
 }
 
-/// The score φ of one arm's bound on E[Y(arm)], cross-fitted over `fold_of`.
-fn arm_score(s: &Sample, nu: &Nuisances, fold_of: &[usize], k: usize, arm: f64, end: End, gamma: f64) -> Result<Array1<f64>, FitError> {
-    let d = s.design();
-    let names = design_names(&s.names);
-    let (above, below) = if end == End::Upper { (gamma, 1.0) } else { (1.0, gamma) };
-    let fits: Vec<(Vec<usize>, ArmFit)> = (0..k)
-        .into_par_iter()
-        .map(|f| {
-            let (test, train) = folds::split(fold_of, f);
-            let rows: Vec<usize> = train.into_iter().filter(|&i| s.z[i] == arm).collect();
-            let x = d.select(Axis(0), &rows);
-            let y = s.y.select(Axis(0), &rows);
-            let mean = Ols::fit(&x, y.view(), "the outcome regression", &names)?;
-            let mut resid = mean.resid.to_vec();
-            resid.sort_by(f64::total_cmp);
-            Ok((test, ArmFit { theta: expectile(&x, y.view(), above, below, &names)?, mean: mean.coef, resid }))
-        })
-        .collect::<Result<_, FitError>>()?;
-    let mut phi = Array1::zeros(s.n());
-    for (test, fit) in &fits {
-        let m = fit.resid.len() as f64;
-        for &i in test {
-            let xi = d.row(i);
-            let theta = xi.dot(&fit.theta);
-            // F(θ | x) = P(Y ≤ θ | x, arm) = share of residuals ≤ θ(x) − m(x).
-            let cut = theta - xi.dot(&fit.mean);
-            let f = fit.resid.partition_point(|r| *r <= cut) as f64 / m;
-            let (y, a) = (s.y[i], if arm == 1.0 { s.z[i] } else { 1.0 - s.z[i] });
-            let pi = if arm == 1.0 { nu.e[i] } else { 1.0 - nu.e[i] };
-            let (psi, denom) = match end {
-                End::Upper => (gamma * (y - theta).max(0.0) - (theta - y).max(0.0), gamma - (gamma - 1.0) * f),
-                End::Lower => ((y - theta).max(0.0) - gamma * (theta - y).max(0.0), 1.0 + (gamma - 1.0) * f),
-            };
-            phi[i] = a * y + (1.0 - a) * theta + a * (1.0 - pi) / pi * psi / denom;
-        }
+/// The Γ-free part of the bounds, fitted once for a whole curve: the design and, per arm and
+/// fold, the training rows and mean regression.
+struct Prepared {
+    d: Array2<f64>,
+    names: Vec<String>,
+    arms: [Vec<ArmFold>; 2],
+}
+
+impl Prepared {
+    fn new(s: &Sample, fold_of: &[usize], k: usize) -> Result<Prepared, FitError> {
+        let d = s.design();
+        let names = design_names(&s.names);
+        let arm = |arm: f64| -> Result<Vec<ArmFold>, FitError> {
+            (0..k)
+                .into_par_iter()
+                .map(|f| {
+                    let (test, train) = folds::split(fold_of, f);
+                    let rows: Vec<usize> = train.into_iter().filter(|&i| s.z[i] == arm).collect();
+                    let x = d.select(Axis(0), &rows);
+                    let y = s.y.select(Axis(0), &rows);
+                    let mean = Ols::fit(&x, y.view(), "the outcome regression", &names)?;
+                    let mut resid = mean.resid.to_vec();
+                    resid.sort_by(f64::total_cmp);
+                    Ok(ArmFold { test, x, y, mean: mean.coef, resid })
+                })
+                .collect()
+        };
+        let arms = [arm(0.0)?, arm(1.0)?];
+        Ok(Prepared { d, names, arms })
     }
-    Ok(phi)
+
+    /// The score φ of one arm's bound on E[Y(arm)], cross-fitted over the folds.
+    fn arm_score(&self, s: &Sample, nu: &Nuisances, arm: f64, end: End, gamma: f64) -> Result<Array1<f64>, FitError> {
+        let (above, below) = if end == End::Upper { (gamma, 1.0) } else { (1.0, gamma) };
+        let folds = &self.arms[usize::from(arm == 1.0)];
+        let thetas: Vec<Array1<f64>> = folds.par_iter().map(|af| expectile(&af.x, af.y.view(), above, below, &self.names)).collect::<Result<_, FitError>>()?;
+        let mut phi = Array1::zeros(s.n());
+        for (af, coef) in folds.iter().zip(&thetas) {
+            let m = af.resid.len() as f64;
+            for &i in &af.test {
+                let xi = self.d.row(i);
+                let theta = xi.dot(coef);
+                // F(θ | x) = P(Y ≤ θ | x, arm) = share of residuals ≤ θ(x) − m(x).
+                let cut = theta - xi.dot(&af.mean);
+                let f = af.resid.partition_point(|r| *r <= cut) as f64 / m;
+                let (y, a) = (s.y[i], if arm == 1.0 { s.z[i] } else { 1.0 - s.z[i] });
+                let pi = if arm == 1.0 { nu.e[i] } else { 1.0 - nu.e[i] };
+                let (psi, denom) = match end {
+                    End::Upper => (gamma * (y - theta).max(0.0) - (theta - y).max(0.0), gamma - (gamma - 1.0) * f),
+                    End::Lower => ((y - theta).max(0.0) - gamma * (theta - y).max(0.0), 1.0 + (gamma - 1.0) * f),
+                };
+                phi[i] = a * y + (1.0 - a) * theta + a * (1.0 - pi) / pi * psi / denom;
+            }
+        }
+        Ok(phi)
+    }
+
+    fn bounds(&self, s: &Sample, nu: &Nuisances, gamma: f64) -> Result<Bounds, FitError> {
+        let up = &self.arm_score(s, nu, 1.0, End::Upper, gamma)? - &self.arm_score(s, nu, 0.0, End::Lower, gamma)?;
+        let lo = &self.arm_score(s, nu, 1.0, End::Lower, gamma)? - &self.arm_score(s, nu, 0.0, End::Upper, gamma)?;
+        let rn = (s.n() as f64).sqrt();
+        let (upper, su) = mean_sd(up.view());
+        let (lower, sl) = mean_sd(lo.view());
+        let (se_upper, se_lower) = (su / rn, sl / rn);
+        Ok(Bounds { gamma, lower, upper, se_lower, se_upper, ci95: [lower - Z95 * se_lower, upper + Z95 * se_upper] })
+    }
 }
 
 /// ATE bounds at one Γ.
@@ -109,13 +141,7 @@ impl Bounds {
 
 /// Bounds on the ATE at sensitivity `gamma` ≥ 1, from cross-fitted nuisances `nu` on folds `fold_of`.
 pub fn ate_bounds(s: &Sample, nu: &Nuisances, fold_of: &[usize], k: usize, gamma: f64) -> Result<Bounds, FitError> {
-    let up = &arm_score(s, nu, fold_of, k, 1.0, End::Upper, gamma)? - &arm_score(s, nu, fold_of, k, 0.0, End::Lower, gamma)?;
-    let lo = &arm_score(s, nu, fold_of, k, 1.0, End::Lower, gamma)? - &arm_score(s, nu, fold_of, k, 0.0, End::Upper, gamma)?;
-    let rn = (s.n() as f64).sqrt();
-    let (upper, su) = mean_sd(up.view());
-    let (lower, sl) = mean_sd(lo.view());
-    let (se_upper, se_lower) = (su / rn, sl / rn);
-    Ok(Bounds { gamma, lower, upper, se_lower, se_upper, ci95: [lower - Z95 * se_lower, upper + Z95 * se_upper] })
+    Prepared::new(s, fold_of, k)?.bounds(s, nu, gamma)
 }
 
 /// The sensitivity curve on a grid of Γ, and the smallest Γ whose interval covers zero (refined
@@ -127,7 +153,8 @@ pub struct Curve {
 }
 
 pub fn curve(s: &Sample, nu: &Nuisances, fold_of: &[usize], k: usize, grid: &[f64]) -> Result<Curve, FitError> {
-    let bounds: Vec<Bounds> = grid.iter().map(|&g| ate_bounds(s, nu, fold_of, k, g)).collect::<Result<_, _>>()?;
+    let prep = Prepared::new(s, fold_of, k)?;
+    let bounds: Vec<Bounds> = grid.iter().map(|&g| prep.bounds(s, nu, g)).collect::<Result<_, _>>()?;
     let gamma_star = match bounds.iter().position(Bounds::covers_zero) {
         None => None,
         Some(0) => Some(bounds[0].gamma),
@@ -135,7 +162,7 @@ pub fn curve(s: &Sample, nu: &Nuisances, fold_of: &[usize], k: usize, grid: &[f6
             let (mut lo, mut hi) = (bounds[j - 1].gamma, bounds[j].gamma);
             for _ in 0..14 {
                 let mid = 0.5 * (lo + hi);
-                if ate_bounds(s, nu, fold_of, k, mid)?.covers_zero() {
+                if prep.bounds(s, nu, mid)?.covers_zero() {
                     hi = mid;
                 } else {
                     lo = mid;
