@@ -2,7 +2,8 @@
 # Every test of the project: the main job (every lock in lockfiles/ must reproduce, into a scratch
 # store), the workspace's tests (unit, property and end-to-end), and the Jupyter kernel over the
 # wire (jupyter_kernel_test, our protocol tests, every notebook under nbclient) and the causal
-# estimators against statsmodels, from a Python venv this script makes.
+# estimators against statsmodels and the scalar RDD against rdrobust, from a Python venv this
+# script makes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,10 @@ REPRISE_BIN="$bin" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/jup
 echo "== causal estimators against statsmodels (tests/causal/requirements.txt, same venv)"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/causal/requirements.txt
 REPRISE_BIN="$bin" "$venv/bin/python" -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning tests/causal
+
+echo "== scalar RDD against rdrobust 2.1.1 (tests/rdd/requirements.txt, same venv)"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/causal/requirements.txt -r tests/rdd/requirements.txt
+REPRISE_BIN="$bin" "$venv/bin/python" -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning tests/rdd
 
 echo "== workspace tests"
 if cargo nextest --version >/dev/null 2>&1; then

@@ -20,6 +20,10 @@ pub trait Experiment: Send + Sync {
     fn inputs(&self) -> Vec<&'static str> {
         Vec::new()
     }
+    /// Input files the experiment may read but can do without (it documents its fallback).
+    fn optional_inputs(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
     /// Runs once. Must be a pure function of the context: same context, same bytes.
     fn run(&self, ctx: &RunCtx) -> Result<Outputs, ExperimentError>;
 }

@@ -48,7 +48,7 @@ fn main() {
             let f = reprise_experiments::causal::logistic::Logit::fit(&d, s.z.view(), 0.0, None, &names).unwrap();
             let t1 = t.elapsed().as_secs_f64();
             let t = Instant::now();
-            let _ = reprise_experiments::causal::linalg::gram(&d, Some(s.y.view()));
+            let _ = reprise_experiments::linalg::gram(&d, Some(s.y.view()));
             eprintln!("logit alone {:.1} ms ({} it), one gram {:.2} ms", t1 * 1e3, f.iterations, t.elapsed().as_secs_f64() * 1e3);
         }
         for _ in 0..3 {

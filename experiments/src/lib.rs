@@ -3,6 +3,9 @@
 
 pub mod causal;
 pub mod demo;
+pub mod linalg;
+pub mod normal;
+pub mod rdd;
 pub mod registry;
 
 pub use registry::{all, find};

@@ -2,7 +2,7 @@
 
 use reprise_core::Experiment;
 
-static ALL: &[&dyn Experiment] = &[&crate::demo::pi::Pi, &crate::causal::lalonde::Lalonde, &crate::causal::simulation::Simulation];
+static ALL: &[&dyn Experiment] = &[&crate::demo::pi::Pi, &crate::causal::lalonde::Lalonde, &crate::causal::simulation::Simulation, &crate::rdd::scalar::Scalar];
 
 /// Every experiment, in name order.
 pub fn all() -> Vec<&'static dyn Experiment> {

@@ -48,7 +48,8 @@ impl Runner<'_> {
     /// Builds the spec a request stands for: params are checked before anything else happens.
     pub fn prepare(&self, exp: &dyn Experiment, req: &RunRequest) -> Result<(RunSpec, BTreeMap<String, String>), RunnerError> {
         let params = Params::from_args(&exp.params(), &req.params)?;
-        let declared = exp.inputs();
+        let required = exp.inputs();
+        let declared: Vec<&str> = required.iter().chain(&exp.optional_inputs()).copied().collect();
         for (name, _) in &req.inputs {
             if !declared.contains(&name.as_str()) {
                 return Err(RunnerError::User(format!(
@@ -58,7 +59,7 @@ impl Runner<'_> {
                 )));
             }
         }
-        if let Some(missing) = declared.iter().find(|d| !req.inputs.iter().any(|(n, _)| n == *d)) {
+        if let Some(missing) = required.iter().find(|d| !req.inputs.iter().any(|(n, _)| n == *d)) {
             return Err(reprise_core::ExperimentError::MissingInput(missing.to_string()).into());
         }
         let code = provenance::capture(&self.env.repo)?;

@@ -2,7 +2,7 @@
 //! OLS adjustment (HC0–HC3), separate-arm regression, IPW (Horvitz–Thompson, Hájek, odds), AIPW.
 
 use super::frame::Sample;
-use super::linalg::mean_sd;
+use crate::linalg::mean_sd;
 use super::nuisance::Nuisances;
 use super::ols::{Hc, Ols};
 use super::{design_names, FitError, Z95};

@@ -53,22 +53,32 @@ impl Frame {
         &self.names
     }
 
+    fn column(&self, name: &str) -> Result<&[String], DataError> {
+        let j = self.names.iter().position(|n| n == name).ok_or_else(|| DataError::NoColumn(name.into(), self.names.join(", ")))?;
+        Ok(&self.cells[j])
+    }
+
     /// Column `name` as finite numbers; rows are numbered from 1 as in a spreadsheet.
     pub fn numeric(&self, name: &str) -> Result<Array1<f64>, DataError> {
-        let j = self.names.iter().position(|n| n == name).ok_or_else(|| DataError::NoColumn(name.into(), self.names.join(", ")))?;
-        self.cells[j]
+        self.column(name)?.iter().enumerate().map(|(i, s)| parse_finite(name, i, s)).collect()
+    }
+
+    /// Column `name` with empty and `NA` cells as missing; anything else must be a finite number.
+    pub fn numeric_or_missing(&self, name: &str) -> Result<Vec<Option<f64>>, DataError> {
+        self.column(name)?
             .iter()
             .enumerate()
-            .map(|(i, s)| {
-                let v: f64 = s.parse().map_err(|_| DataError::NotNumber { column: name.into(), row: i + 1, value: s.clone() })?;
-                if v.is_finite() {
-                    Ok(v)
-                } else {
-                    Err(DataError::NotFinite { column: name.into(), row: i + 1, value: v })
-                }
+            .map(|(i, s)| match s.as_str() {
+                "" | "NA" => Ok(None),
+                _ => parse_finite(name, i, s).map(Some),
             })
             .collect()
     }
+}
+
+fn parse_finite(name: &str, i: usize, s: &str) -> Result<f64, DataError> {
+    let v: f64 = s.parse().map_err(|_| DataError::NotNumber { column: name.into(), row: i + 1, value: s.into() })?;
+    if v.is_finite() { Ok(v) } else { Err(DataError::NotFinite { column: name.into(), row: i + 1, value: v }) }
 }
 
 /// A checked sample: outcome `y`, binary treatment `z`, covariates `x` (no intercept column).

@@ -4,7 +4,7 @@
 //! Frank–Wolfe duality gap over every row.
 
 use super::frame::Sample;
-use super::linalg::{chol_solve, cholesky, mean_sd};
+use crate::linalg::{chol_solve, cholesky, mean_sd};
 use super::ols::Ols;
 use super::{design_names, FitError};
 use super::estimators::Estimate;

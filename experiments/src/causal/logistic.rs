@@ -1,7 +1,7 @@
 //! Logistic regression by Newton's method (iteratively reweighted least squares): unpenalised by
 //! default, optional ridge on the slopes; reports the log-likelihood and refuses separated data.
 
-use super::linalg::{xt_v, cholesky, chol_solve, gram};
+use crate::linalg::{xt_v, cholesky, chol_solve, gram};
 use super::FitError;
 use ndarray::{Array1, Array2, ArrayView1, Zip};
 

@@ -7,7 +7,6 @@ pub mod folds;
 pub mod frame;
 pub mod ipm;
 pub mod lalonde;
-pub mod linalg;
 pub mod logistic;
 pub mod nuisance;
 pub mod ols;

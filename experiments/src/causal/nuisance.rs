@@ -42,7 +42,7 @@ struct Models {
 }
 
 fn rows_of(a: &Array2<f64>, rows: &[usize]) -> Array2<f64> {
-    super::linalg::take_rows(a, rows)
+    crate::linalg::take_rows(a, rows)
 }
 
 /// Fits e, m₁, m₀ on `train`.

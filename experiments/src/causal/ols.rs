@@ -1,7 +1,7 @@
 //! Ordinary least squares with heteroskedasticity-consistent standard errors HC0–HC3
 //! (statsmodels' conventions: HC1 = HC0·n/(n−k), HC2 and HC3 divide by (1−h) and (1−h)²).
 
-use super::linalg::{xt_v, chol_inverse, chol_solve, cholesky, gram};
+use crate::linalg::{xt_v, chol_inverse, chol_solve, cholesky, gram};
 use super::FitError;
 use ndarray::{Array1, Array2, ArrayView1};
 

@@ -6,7 +6,7 @@
 
 use super::folds;
 use super::frame::Sample;
-use super::linalg::{xt_v, chol_solve, cholesky, gram, mean_sd};
+use crate::linalg::{xt_v, chol_solve, cholesky, gram, mean_sd};
 use super::nuisance::Nuisances;
 use super::ols::Ols;
 use super::{design_names, FitError, Z95};

@@ -7,7 +7,7 @@
 
 use super::estimators::Estimate;
 use super::frame::Sample;
-use super::linalg::mean_sd;
+use crate::linalg::mean_sd;
 use ndarray::ArrayView1;
 
 fn epanechnikov(u: f64) -> f64 {

@@ -88,7 +88,7 @@ pub fn experiments(ctx: &Ctx) -> anyhow::Result<()> {
     if ctx.json {
         let v: Vec<_> = all
             .iter()
-            .map(|e| json!({ "name": e.name(), "version": e.version(), "description": e.description(), "params": e.params(), "inputs": e.inputs() }))
+            .map(|e| json!({ "name": e.name(), "version": e.version(), "description": e.description(), "params": e.params(), "inputs": e.inputs(), "optional_inputs": e.optional_inputs() }))
             .collect();
         print_json(&v);
         return Ok(());
@@ -103,6 +103,9 @@ pub fn experiments(ctx: &Ctx) -> anyhow::Result<()> {
         println!("{}", render::table(&["  param", "type", "default", "range", "meaning"], &rows));
         if !e.inputs().is_empty() {
             println!("  inputs: {}", e.inputs().join(", "));
+        }
+        if !e.optional_inputs().is_empty() {
+            println!("  optional inputs: {} (--input NAME=PATH)", e.optional_inputs().join(", "));
         }
         println!();
     }

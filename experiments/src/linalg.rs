@@ -1,4 +1,4 @@
-//! Dense linear algebra the estimators need: weighted Gram matrices and Cholesky solves of small
+//! Dense linear algebra the estimators share: weighted Gram matrices and Cholesky solves of small
 //! symmetric positive definite systems, with a singular pivot reported by its column.
 
 use ndarray::{Array1, Array2, ArrayView1, Axis};

@@ -1,0 +1,165 @@
+//! Tests of the scalar RDD: the Senate numbers rdrobust 2.1.1 prints, invariances, bad input.
+
+use super::estimate::{Options, rdrobust};
+use super::locpoly::Vce;
+use super::scalar::{SENATE_CSV, load};
+use super::*;
+
+fn senate() -> Design {
+    let scalar::Columns { x, y, dropped, .. } = load(SENATE_CSV, "vote", "margin", None).unwrap();
+    assert_eq!((x.len(), dropped), (1297, 93));
+    Design::new(&x, &y, None, 0.0).unwrap()
+}
+
+fn close(got: f64, want: f64, rel: f64, what: &str) {
+    assert!(
+        (got - want).abs() <= rel * want.abs(),
+        "{what}: got {got}, rdrobust prints {want}"
+    );
+}
+
+#[test]
+fn senate_defaults_match_rdrobust() {
+    let e = rdrobust(&senate(), &Options::default()).unwrap();
+    close(e.conventional.estimate, 7.414131, 1e-6, "tau");
+    close(e.conventional.se, 1.458716, 1e-6, "se");
+    close(e.robust.ci[0], 4.093698, 1e-6, "robust CI low");
+    close(e.robust.ci[1], 10.919306, 1e-6, "robust CI high");
+    close(e.h[0], 17.754397, 1e-6, "h");
+    close(e.b[0], 28.028087, 1e-6, "b");
+    assert_eq!((e.left.n_h, e.right.n_h), (360, 323));
+}
+
+#[test]
+fn senate_fixed_bandwidth_matches_rdrobust() {
+    let e = rdrobust(
+        &senate(),
+        &Options {
+            h: Some([10.0; 2]),
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    close(e.conventional.estimate, 7.984687, 1e-6, "tau");
+    close(e.conventional.se, 1.838064, 1e-6, "se");
+    close(e.robust.ci[0], 6.595045, 1e-6, "robust CI low");
+    close(e.robust.ci[1], 17.248594, 1e-6, "robust CI high");
+}
+
+/// A smooth design with a jump of 1 at c = 0, from a fixed seed.
+fn simulated(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+    let x: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let y = x
+        .iter()
+        .map(|&v: &f64| {
+            0.5 + 0.8 * v - 0.3 * v * v
+                + f64::from(u8::from(v >= 0.0))
+                + rng.random_range(-0.5..0.5)
+        })
+        .collect();
+    (x, y)
+}
+
+fn same(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * a.abs().max(b.abs()).max(1e-12)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 12, ..Default::default() })]
+
+    /// Shifting x and c together, or adding a constant to y, changes no τ or bandwidth; mirroring
+    /// x around c (and moving the units at c itself off it) flips the sign.
+    #[test]
+    fn invariances(seed in 0u64..1000, shift in -50.0f64..50.0, add in -100.0f64..100.0, vce in 0usize..2) {
+        let (x, y) = simulated(600, seed);
+        let o = Options { vce: if vce == 0 { Vce::Nn(3) } else { Vce::Hc(2) }, ..Options::default() };
+        let base = rdrobust(&Design::new(&x, &y, None, 0.0).unwrap(), &o).unwrap();
+        let xs: Vec<f64> = x.iter().map(|v| v + shift).collect();
+        let moved = rdrobust(&Design::new(&xs, &y, None, shift).unwrap(), &o).unwrap();
+        let ys: Vec<f64> = y.iter().map(|v| v + add).collect();
+        let lifted = rdrobust(&Design::new(&x, &ys, None, 0.0).unwrap(), &o).unwrap();
+        for e in [&moved, &lifted] {
+            proptest::prop_assert!(same(e.conventional.estimate, base.conventional.estimate, 1e-7), "{} vs {}", e.conventional.estimate, base.conventional.estimate);
+            proptest::prop_assert!(same(e.robust.estimate, base.robust.estimate, 1e-7));
+            proptest::prop_assert!(same(e.robust.se, base.robust.se, 1e-7));
+            proptest::prop_assert!(same(e.h[0], base.h[0], 1e-7));
+        }
+        let xm: Vec<f64> = x.iter().map(|v| -v).collect();
+        let mirrored = rdrobust(&Design::new(&xm, &y, None, 0.0).unwrap(), &o).unwrap();
+        proptest::prop_assert!(same(mirrored.conventional.estimate, -base.conventional.estimate, 1e-9));
+        proptest::prop_assert!(same(mirrored.robust.estimate, -base.robust.estimate, 1e-9));
+        proptest::prop_assert!(same(mirrored.conventional.se, base.conventional.se, 1e-9));
+    }
+}
+
+#[test]
+fn same_bits_on_every_run() {
+    let (x, y) = simulated(5000, 3);
+    let d = Design::new(&x, &y, None, 0.0).unwrap();
+    let a = serde_json::to_string(&rdrobust(&d, &Options::default()).unwrap()).unwrap();
+    let b = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(|| serde_json::to_string(&rdrobust(&d, &Options::default()).unwrap()).unwrap());
+    assert_eq!(a, b);
+}
+
+#[test]
+fn bad_input_is_named() {
+    let (x, y) = simulated(200, 1);
+    let err = |r: Result<Design, RddError>| r.unwrap_err().to_string();
+    assert!(err(Design::new(&x, &y[..199], None, 0.0)).contains("y has 199 values but x has 200"));
+    let mut yn = y.clone();
+    yn[4] = f64::NAN;
+    assert!(err(Design::new(&x, &yn, None, 0.0)).contains("y, row 5: NaN is not finite"));
+    assert!(
+        err(Design::new(&x, &y, None, 5.0))
+            .contains("no units right of (at or above) the cutoff 5")
+    );
+    assert!(
+        err(Design::new(&x, &y, None, -5.0)).contains("no units left of (below) the cutoff -5")
+    );
+    assert!(err(Design::new(&x, &y, Some(&y[..3]), 0.0)).contains("treatment has 3 values"));
+    let d = Design::new(&x, &y, None, 0.0).unwrap();
+    let e = rdrobust(
+        &d,
+        &Options {
+            h: Some([0.004; 2]),
+            ..Options::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("of the cutoff only") && e.contains("needs at least 2 distinct values"),
+        "{e}"
+    );
+    let e = rdrobust(
+        &d,
+        &Options {
+            q: Some(1),
+            ..Options::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("q = 1 must exceed p = 1"), "{e}");
+}
+
+#[test]
+fn kernels_and_selectors_parse_and_name() {
+    for k in Kernel::NAMES {
+        assert_eq!(Kernel::parse(k).unwrap().name(), k);
+    }
+    for s in bandwidth::Selector::NAMES {
+        assert_eq!(bandwidth::Selector::parse(s).unwrap().name(), s);
+    }
+    assert!(
+        Kernel::parse("gauss")
+            .unwrap_err()
+            .contains("triangular, epanechnikov, uniform")
+    );
+}
