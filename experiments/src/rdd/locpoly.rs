@@ -62,20 +62,7 @@ impl Fit {
             }
         }
         let w: Vec<f64> = side.d[..n].iter().map(|&d| kernel.weight(d, h)).collect();
-        let mut g = Array2::<f64>::zeros((k, k));
-        for (row, &wi) in rows.chunks_exact(k).zip(&w) {
-            for a in 0..k {
-                let va = wi * row[a];
-                for b in 0..=a {
-                    g[[a, b]] += va * row[b];
-                }
-            }
-        }
-        for a in 0..k {
-            for b in a + 1..k {
-                g[[a, b]] = g[[b, a]];
-            }
-        }
+        let g = cross(&rows, k, &w);
         let positive = w.iter().take_while(|&&v| v > 0.0).count();
         let l = cholesky(&g).map_err(|_| RddError::TooFew {
             side: side.label,
@@ -170,14 +157,12 @@ fn quad(a: &Array2<f64>, r: &[f64]) -> f64 {
         .sum()
 }
 
-/// Γ⁻¹ (Σ a_i a_i' e_i²) Γ⁻¹ for score rows `a` (n × k, row-major).
-pub fn sandwich(ginv: &Array2<f64>, a: &[f64], e: &[f64]) -> Array2<f64> {
-    let k = ginv.nrows();
+/// Σ_i c_i a_i a_i' over the rows a_i of a row-major n × k matrix, summed in row order.
+fn cross(a: &[f64], k: usize, c: &[f64]) -> Array2<f64> {
     let mut m = Array2::<f64>::zeros((k, k));
-    for (row, &ei) in a.chunks_exact(k).zip(e) {
-        let e2 = ei * ei;
+    for (row, &ci) in a.chunks_exact(k).zip(c) {
         for p in 0..k {
-            let v = e2 * row[p];
+            let v = ci * row[p];
             for q in 0..=p {
                 m[[p, q]] += v * row[q];
             }
@@ -188,5 +173,11 @@ pub fn sandwich(ginv: &Array2<f64>, a: &[f64], e: &[f64]) -> Array2<f64> {
             m[[p, q]] = m[[q, p]];
         }
     }
-    ginv.dot(&m).dot(ginv)
+    m
+}
+
+/// Γ⁻¹ (Σ a_i a_i' e_i²) Γ⁻¹ for score rows `a` (n × k, row-major).
+pub fn sandwich(ginv: &Array2<f64>, a: &[f64], e: &[f64]) -> Array2<f64> {
+    let e2: Vec<f64> = e.iter().map(|v| v * v).collect();
+    ginv.dot(&cross(a, ginv.nrows(), &e2)).dot(ginv)
 }
