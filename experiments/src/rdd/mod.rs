@@ -6,6 +6,7 @@ pub mod estimate;
 pub mod kernel;
 pub mod locpoly;
 pub mod plot;
+pub mod r3d;
 pub mod scalar;
 pub mod side;
 
