@@ -53,6 +53,11 @@ impl Frame {
         &self.names
     }
 
+    /// Column `name` as text cells.
+    pub fn text(&self, name: &str) -> Result<&[String], DataError> {
+        self.column(name)
+    }
+
     fn column(&self, name: &str) -> Result<&[String], DataError> {
         let j = self.names.iter().position(|n| n == name).ok_or_else(|| DataError::NoColumn(name.into(), self.names.join(", ")))?;
         Ok(&self.cells[j])

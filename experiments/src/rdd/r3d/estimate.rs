@@ -4,7 +4,9 @@
 use super::fit::{self, BwSettings, Bandwidths, Local, Method};
 use super::{shape, Quirks, Units};
 use crate::rdd::{Kernel, RddError};
+use rayon::prelude::*;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// The choices of one R3D estimate (the package's defaults).
 #[derive(Debug, Clone)]
@@ -28,7 +30,7 @@ impl Default for Settings {
 
 /// One side's fit at one quantile.
 pub struct SideFit {
-    pub local: std::sync::Arc<Local>,
+    pub local: Arc<Local>,
     pub alpha: Vec<f64>,
 }
 
@@ -55,20 +57,16 @@ pub struct Estimate {
     pub take_up: Option<[SideFit; 2]>,
 }
 
-/// Fits both sides of column `v` at bandwidth `h` (reusing `cache` when h repeats).
-fn fit_both(u: &Units, h: f64, st: &Settings, v: &dyn Fn(usize) -> f64, cache: &mut Option<(f64, [std::sync::Arc<Local>; 2])>) -> Result<[SideFit; 2], RddError> {
-    let locals = match cache {
-        Some((hc, l)) if *hc == h => l.clone(),
-        _ => {
-            let l = [std::sync::Arc::new(Local::new(&u.x, true, h, st.kernel, st.p)?), std::sync::Arc::new(Local::new(&u.x, false, h, st.kernel, st.p)?)];
-            *cache = Some((h, l.clone()));
-            l
-        }
-    };
-    Ok(locals.map(|local| {
+/// Both sides' local fits at bandwidth `h`.
+fn locals(u: &Units, h: f64, st: &Settings) -> Result<[Arc<Local>; 2], RddError> {
+    Ok([Arc::new(Local::new(u, true, h, st.kernel, st.p)?), Arc::new(Local::new(u, false, h, st.kernel, st.p)?)])
+}
+
+fn fit_with(l: &[Arc<Local>; 2], v: &(dyn Fn(usize) -> f64 + Sync)) -> [SideFit; 2] {
+    l.clone().map(|local| {
         let alpha = local.alpha(v);
         SideFit { local, alpha }
-    }))
+    })
 }
 
 /// Runs R3D on `u`.
@@ -93,11 +91,19 @@ pub fn estimate(u: &Units, st: &Settings) -> Result<Estimate, RddError> {
             (b.h.clone(), Some(b))
         }
     };
-    let mut cache = None;
-    let mut fits = Vec::with_capacity(m);
-    for (j, &hj) in h.iter().enumerate() {
-        fits.push(fit_both(u, hj, st, &|i| u.q[[i, j]], &mut cache)?);
-    }
+    // One bandwidth (Fréchet, fixed h): one pair of fits serves every quantile.
+    let shared = if h.iter().all(|v| *v == h[0]) { Some(locals(u, h[0], st)?) } else { None };
+    let fits: Vec<[SideFit; 2]> = (0..m)
+        .into_par_iter()
+        .map(|j| {
+            let col = u.column(j);
+            let l = match &shared {
+                Some(l) => l.clone(),
+                None => locals(u, h[j], st)?,
+            };
+            Ok(fit_with(&l, &|i| col[i]))
+        })
+        .collect::<Result<_, RddError>>()?;
     let raw_plus: Vec<f64> = fits.iter().map(|f| f[0].alpha[0]).collect();
     let raw_minus: Vec<f64> = fits.iter().map(|f| f[1].alpha[0]).collect();
     let (int_plus, int_minus) = match st.method {
@@ -111,7 +117,7 @@ pub fn estimate(u: &Units, st: &Settings) -> Result<Estimate, RddError> {
             (None, Some(h)) => h,
             (None, None) => unreachable!("bandwidths are fixed or selected"),
         };
-        let f = fit_both(u, hd, st, &|i| t[i], &mut None)?;
+        let f = fit_with(&locals(u, hd, st)?, &|i| t[i]);
         let d = f[0].alpha[0] - f[1].alpha[0];
         if d.abs() < 1e-14 {
             return Err(RddError::Option(format!("take-up does not jump at the cutoff (estimated jump {d:e}); a fuzzy design needs a first stage")));

@@ -6,6 +6,7 @@ use super::Units;
 use crate::linalg::{chol_inverse, cholesky};
 use crate::rdd::{Kernel, RddError};
 use ndarray::Array2;
+use rayon::prelude::*;
 
 /// A one-sided local polynomial of order k − 1 at bandwidth h: the units it uses and (Σ K r r')⁻¹.
 pub struct Local {
@@ -21,38 +22,27 @@ pub struct Local {
 }
 
 impl Local {
-    pub fn new(x: &[f64], plus: bool, h: f64, kernel: Kernel, order: usize) -> Result<Local, RddError> {
+    pub fn new(u: &Units, plus: bool, h: f64, kernel: Kernel, order: usize) -> Result<Local, RddError> {
         let k = order + 1;
-        let (mut idx, mut rows, mut kw) = (Vec::new(), Vec::new(), Vec::new());
-        for (i, &xi) in x.iter().enumerate() {
-            if (xi >= 0.0) != plus {
-                continue;
-            }
-            let u = xi / h;
-            let kv = kernel.k(u);
-            if kv > 0.0 {
-                idx.push(i);
-                kw.push(kv);
-                let mut p = 1.0;
-                for _ in 0..k {
+        let x = &u.x;
+        let near = &u.by_distance[usize::from(!plus)];
+        let idx: Vec<usize> = near[..near.partition_point(|&i| kernel.k(x[i] / h) > 0.0)].to_vec();
+        // The Gram matrix of a power basis is a Hankel matrix of the moments Σ K u^j, j < 2k − 1.
+        let (mut kw, mut rows, mut mom) = (Vec::with_capacity(idx.len()), Vec::with_capacity(idx.len() * k), vec![0.0; 2 * k - 1]);
+        for &i in &idx {
+            let v = x[i] / h;
+            let kv = kernel.k(v);
+            kw.push(kv);
+            let mut p = 1.0;
+            for (j, mj) in mom.iter_mut().enumerate() {
+                if j < k {
                     rows.push(p);
-                    p *= u;
                 }
+                *mj += kv * p;
+                p *= v;
             }
         }
-        let mut g = Array2::<f64>::zeros((k, k));
-        for (r, &kv) in rows.chunks_exact(k).zip(&kw) {
-            for a in 0..k {
-                for b in 0..=a {
-                    g[[a, b]] += kv * r[a] * r[b];
-                }
-            }
-        }
-        for a in 0..k {
-            for b in a + 1..k {
-                g[[a, b]] = g[[b, a]];
-            }
-        }
+        let g = Array2::from_shape_fn((k, k), |(a, b)| mom[a + b]);
         let side = if plus { "right" } else { "left" };
         let l = cholesky(&g).map_err(|_| RddError::TooFew { side, n: idx.len(), distinct: distinct(&idx, x), bandwidth: h, order })?;
         Ok(Local { h, k, idx, rows, kw, ginv: chol_inverse(&l) })
@@ -212,10 +202,10 @@ fn global_pilot(x: &[f64], plus: bool, s: usize, cols: &[Vec<f64>]) -> Result<Ve
 }
 
 /// The pilot's bias and variance pieces (B±, V±) of one column at bandwidth h.
-fn pilot_fit(x: &[f64], col: &[f64], h: f64, st: &BwSettings) -> Result<[(f64, f64); 2], RddError> {
+fn pilot_fit(u: &Units, col: &[f64], h: f64, st: &BwSettings) -> Result<[(f64, f64); 2], RddError> {
     let mut out = [(0.0, 0.0); 2];
     for (slot, plus) in [(0, true), (1, false)] {
-        let l = Local::new(x, plus, h, st.pilot_kernel, st.s)?;
+        let l = Local::new(u, plus, h, st.pilot_kernel, st.s)?;
         let a = l.alpha(|i| col[i]);
         let w = l.weights();
         let (mut num, mut den) = (0.0, 0.0);
@@ -250,17 +240,14 @@ pub fn select(u: &Units, st: &BwSettings) -> Result<Bandwidths, RddError> {
     };
     let plug = |num: f64, den: f64| if den.abs() > 1e-14 { (num / (2.0 * (s + 1) as f64 * den)).powf(rate) * n.powf(-rate) } else { fallback };
     let m = u.grid.len();
-    let cols: Vec<Vec<f64>> = (0..m).map(|j| u.q.column(j).to_vec()).collect();
+    let cols: Vec<Vec<f64>> = (0..m).map(|j| u.column(j).to_vec()).collect();
     let pc = pieces(&cols)?;
     let dq = if m > 1 { (u.grid[m - 1] - u.grid[0]) / (m - 1) as f64 } else { 1.0 };
     let pilots: Vec<f64> = match st.method {
         Method::Simple => (0..m).map(|j| plug(pc.cp[j], pc.c[j] * pc.c[j])).collect(),
         Method::Frechet => vec![plug(pc.cp.iter().sum::<f64>() * dq, pc.c.iter().map(|c| c * c).sum::<f64>() * dq); m],
     };
-    let mut fits = Vec::with_capacity(m);
-    for j in 0..m {
-        fits.push(pilot_fit(&u.x, &cols[j], pilots[j], st)?);
-    }
+    let fits: Vec<[(f64, f64); 2]> = (0..m).into_par_iter().map(|j| pilot_fit(u, &cols[j], pilots[j], st)).collect::<Result<_, _>>()?;
     let v: Vec<f64> = fits.iter().map(|f| (f[0].1 + f[1].1) / f_hat).collect();
     let b2: Vec<f64> = fits.iter().map(|f| (f[0].0 - f[1].0).powi(2)).collect();
     let h: Vec<f64> = match st.method {
@@ -271,7 +258,7 @@ pub fn select(u: &Units, st: &BwSettings) -> Result<Bandwidths, RddError> {
         Some(t) => {
             let pt = pieces(std::slice::from_ref(t))?;
             let pilot = plug(pt.cp[0], pt.c[0] * pt.c[0]);
-            let f = pilot_fit(&u.x, t, pilot, st)?;
+            let f = pilot_fit(u, t, pilot, st)?;
             (Some(plug((f[0].1 + f[1].1) / f_hat, (f[0].0 - f[1].0).powi(2)) * cover), Some(pilot))
         }
         None => (None, None),

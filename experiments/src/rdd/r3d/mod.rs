@@ -24,6 +24,7 @@
 
 pub mod bootstrap;
 pub mod estimate;
+pub mod experiment;
 pub mod fit;
 pub mod shape;
 
@@ -31,7 +32,7 @@ pub mod shape;
 mod tests;
 
 use super::RddError;
-use ndarray::Array2;
+use ndarray::{Array2, ShapeBuilder};
 
 /// Corrected variants of the package's slips (all `false`: reproduce the package).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -48,9 +49,12 @@ pub struct Units {
     pub x: Vec<f64>,
     pub c: f64,
     pub grid: Vec<f64>,
+    /// Quantiles, n × m in column-major order: each quantile's column is contiguous.
     pub q: Array2<f64>,
     /// Take-up (fuzzy designs).
     pub t: Option<Vec<f64>>,
+    /// Units right (0) and left (1) of the cutoff, nearest first: every kernel window is a prefix.
+    pub by_distance: [Vec<usize>; 2],
 }
 
 impl Units {
@@ -82,7 +86,16 @@ impl Units {
                 return Err(RddError::EmptySide { side, c, n: x.len() });
             }
         }
-        Ok(Units { x: x.iter().map(|v| v - c).collect(), c, grid: grid.to_vec(), q, t })
+        let mut cols = Array2::zeros(q.dim().f());
+        cols.assign(&q);
+        let x: Vec<f64> = x.iter().map(|v| v - c).collect();
+        let side = |plus: bool| {
+            let mut v: Vec<usize> = (0..x.len()).filter(|&i| (x[i] >= 0.0) == plus).collect();
+            v.sort_by(|&a, &b| x[a].abs().total_cmp(&x[b].abs()));
+            v
+        };
+        let by_distance = [side(true), side(false)];
+        Ok(Units { x, c, grid: grid.to_vec(), q: cols, t, by_distance })
     }
 
     /// Units given as raw outcome samples (optionally weighted): each row becomes its empirical
@@ -111,6 +124,14 @@ impl Units {
 
     pub fn n(&self) -> usize {
         self.x.len()
+    }
+
+    /// Quantile `j` of every unit.
+    pub fn column(&self, j: usize) -> &[f64] {
+        let c = self.q.column(j);
+        let len = c.len();
+        // Column-major storage makes each column one contiguous run.
+        &self.q.as_slice_memory_order().expect("column-major")[j * len..(j + 1) * len]
     }
 }
 

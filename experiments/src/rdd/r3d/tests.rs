@@ -105,7 +105,7 @@ fn density_and_local_fits() {
             let alpha = matrix(&format!("ref_locpoly_alpha_{side}_{k}.csv"));
             let w = matrix(&format!("ref_locpoly_w_{side}_{k}.csv"));
             for (j, &hj) in h.iter().enumerate() {
-                let l = Local::new(&u.x, plus, hj, kernel, 2).unwrap();
+                let l = Local::new(&u, plus, hj, kernel, 2).unwrap();
                 close(&l.alpha(|i| u.q[[i, j]]), &alpha.column(j).to_vec(), &format!("alpha {side} {k} q{j}"));
                 let mut full = vec![0.0; u.n()];
                 for (pos, &i) in l.idx.iter().enumerate() {
@@ -199,3 +199,60 @@ fn deterministic_bootstrap_matches_the_package() {
     close(&[band.homogeneity.p_value, band.homogeneity.statistic], &[num(&rows[1][1]), num(&rows[1][2])], "homogeneity test");
 }
 
+
+fn run_r3d(args: &[&str], data: Option<Vec<u8>>) -> Result<serde_json::Value, reprise_core::ExperimentError> {
+    use reprise_core::{Experiment, NoProgress, Params, RunCtx, Seed};
+    let exp = super::experiment::R3d;
+    let inputs = data.map(|d| [("data".to_string(), d)].into_iter().collect()).unwrap_or_default();
+    let ctx = RunCtx { params: Params::from_args(&exp.params(), args).unwrap(), seed: Seed(11), inputs, progress: &NoProgress };
+    let out = exp.run(&ctx)?;
+    Ok(serde_json::from_slice(&out.0["summary.json"].bytes).unwrap())
+}
+
+#[test]
+fn grids_parse() {
+    use super::experiment::parse_grid;
+    assert_eq!(parse_grid("auto", Some(3)).unwrap(), vec![0.25, 0.5, 0.75]);
+    assert_eq!(parse_grid("auto", None).unwrap().len(), 99);
+    close(&parse_grid("0.1:0.9:0.1", None).unwrap(), &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], "range grid");
+    assert_eq!(parse_grid("0.25, 0.5", None).unwrap(), vec![0.25, 0.5]);
+    assert!(parse_grid("0.1:0.9:0", None).is_err());
+    assert!(parse_grid("a,b", None).unwrap_err().contains("`a` is not a number"));
+}
+
+#[test]
+fn default_run_is_the_package_example_and_long_data_agree() {
+    let s = run_r3d(&[], None).unwrap();
+    close(&[s["estimate"]["tau"][0].as_f64().unwrap()], &[3.20068800143876], "rdd.r3d default τ(1/21)");
+    let b = &s["bootstrap"];
+    assert!(b["nullity"]["p_value"].as_f64().unwrap() < 0.01, "a jump of 3 must be found: {b}");
+    assert!(b["lower"][0].as_f64().unwrap() < 3.2 && b["upper"][0].as_f64().unwrap() > 3.2);
+    // Long data: five draws per unit, summarised by the experiment at the same grid.
+    let mut csv = String::from("unit,x,y\n");
+    for i in 0..80 {
+        let x = -1.0 + 2.0 * (i as f64 + 0.5) / 80.0;
+        for k in 0..5 {
+            csv += &format!("u{i},{x},{}\n", x + f64::from(u8::from(x >= 0.0)) + (k as f64 - 2.0) * 0.1 + 0.01 * ((i * 7 + k * 3) % 5) as f64);
+        }
+    }
+    let l = run_r3d(&["format=long", "x=x", "grid=0.2:0.8:0.2", "h=0.6", "draws=50"], Some(csv.into_bytes())).unwrap();
+    let tau: Vec<f64> = l["estimate"]["tau"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert_eq!(tau.len(), 4);
+    assert!(tau.iter().all(|t| (t - 1.0).abs() < 0.1), "jump of 1 in every quantile: {tau:?}");
+}
+
+#[test]
+fn bad_r3d_input_is_named() {
+    let e = run_r3d(&["grid=0,0.5"], None).unwrap_err().to_string();
+    assert!(e.contains("0 is outside (0, 1)"), "{e}");
+    let e = run_r3d(&["grid=0.2,0.5"], None).unwrap_err().to_string();
+    assert!(e.contains("the quantile matrix has 20 columns but the grid has 2 points"), "{e}");
+    let e = run_r3d(&["format=long", "x=x"], Some(b"unit,x,y\na,1,2\na,2,3\n".to_vec())).unwrap_err().to_string();
+    assert!(e.contains("unit `a` has two values of x"), "{e}");
+    let e = run_r3d(&["c=5"], None).unwrap_err().to_string();
+    assert!(e.contains("no units right of (at or above) the cutoff 5"), "{e}");
+    let e = run_r3d(&["h=0.01"], None).unwrap_err().to_string();
+    assert!(e.contains("needs at least 3 distinct values"), "{e}");
+    let e = run_r3d(&[], Some(b"X,Q1\n0.5,NaN\n-0.5,1\n".to_vec())).unwrap_err().to_string();
+    assert!(e.contains("not finite"), "{e}");
+}
