@@ -27,6 +27,7 @@ pub mod estimate;
 pub mod experiment;
 pub mod fit;
 pub mod shape;
+pub mod simulation;
 
 #[cfg(test)]
 mod tests;

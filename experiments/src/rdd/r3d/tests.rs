@@ -256,3 +256,20 @@ fn bad_r3d_input_is_named() {
     let e = run_r3d(&[], Some(b"X,Q1\n0.5,NaN\n-0.5,1\n".to_vec())).unwrap_err().to_string();
     assert!(e.contains("not finite"), "{e}");
 }
+
+#[test]
+fn simulation_is_identical_on_any_thread_count() {
+    use reprise_core::{Experiment, NoProgress, Params, RunCtx, Seed};
+    let exp = super::simulation::R3dSimulation;
+    let args = ["dgp=2", "n=60", "delta=1", "replications=6", "draws_per_unit=10", "bootstrap_draws=20"];
+    let run = || {
+        let ctx = RunCtx { params: Params::from_args(&exp.params(), &args).unwrap(), seed: Seed(4), inputs: Default::default(), progress: &NoProgress };
+        exp.run(&ctx).unwrap().0["summary.json"].bytes.clone()
+    };
+    let many = run();
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(run);
+    assert_eq!(many, one);
+    let s: serde_json::Value = serde_json::from_slice(&many).unwrap();
+    assert_eq!(s["cells"].as_array().unwrap().len(), 2, "one cell × two methods");
+    assert_eq!(s["cells"][0]["replications"].as_u64().unwrap() + s["cells"][0]["failed"].as_u64().unwrap(), 6);
+}
