@@ -3,6 +3,8 @@
 
 pub mod bandwidth;
 pub mod estimate;
+pub mod jump;
+pub mod jump_simulation;
 pub mod kernel;
 pub mod locpoly;
 pub mod plot;
