@@ -179,5 +179,9 @@ fn cross(a: &[f64], k: usize, c: &[f64]) -> Array2<f64> {
 /// Γ⁻¹ (Σ a_i a_i' e_i²) Γ⁻¹ for score rows `a` (n × k, row-major).
 pub fn sandwich(ginv: &Array2<f64>, a: &[f64], e: &[f64]) -> Array2<f64> {
     let e2: Vec<f64> = e.iter().map(|v| v * v).collect();
-    ginv.dot(&cross(a, ginv.nrows(), &e2)).dot(ginv)
+    let k = ginv.nrows();
+    let m = cross(a, k, &e2);
+    // Plain loops, not ndarray's gemm: its CPU-dependent kernels could change the last bits.
+    let mul = |x: &Array2<f64>, y: &Array2<f64>| Array2::from_shape_fn((k, k), |(i, j)| (0..k).map(|l| x[[i, l]] * y[[l, j]]).sum());
+    mul(&mul(ginv, &m), ginv)
 }
