@@ -118,6 +118,22 @@ fn density_and_local_fits() {
 }
 
 #[test]
+fn estimation_coefficients_and_density_file_match() {
+    let u = units("sharp_simple_20", &twenty());
+    for k in Kernel::NAMES {
+        let e = estimate(&u, &Settings { kernel: Kernel::parse(k).unwrap(), ..Settings::default() }).unwrap();
+        for (side, s) in [("plus", 0), ("minus", 1)] {
+            let want = matrix(&format!("ref_est_alpha_{side}_sharp_simple_{k}.csv"));
+            for (j, f) in e.fits.iter().enumerate() {
+                close(&f[s].alpha, &want.column(j).to_vec(), &format!("estimate's alpha {side} {k} q{j}"));
+            }
+        }
+    }
+    let (f, cn, sigma) = fit::density(&u.x, Kernel::Triangular);
+    close(&[f, cn, sigma], &[col("ref_density.csv", "f_X_hat_tri")[0], col("ref_density.csv", "h_bw")[0], col("ref_density.csv", "sigma_X")[0]], "ref_density.csv");
+}
+
+#[test]
 fn every_estimate_matches_the_package() {
     let five = [0.1, 0.25, 0.5, 0.75, 0.9];
     let cases: Vec<(&str, &str, Settings)> = vec![
