@@ -26,10 +26,6 @@ fn main() {
     let mut times = Vec::new();
     let mut last = (0.0, 0.0);
     for _ in 0..rounds {
-        let t0 = Instant::now();
-        let st = reprise_experiments::rdd::r3d::fit::BwSettings { s: 1, kernel: reprise_experiments::rdd::Kernel::Epanechnikov, method: reprise_experiments::rdd::r3d::fit::Method::Simple, coverage: false, pilot_kernel: reprise_experiments::rdd::Kernel::Triangular, positive_only: true };
-        let _ = reprise_experiments::rdd::r3d::fit::select(&u, &st);
-        eprintln!("select alone {:.3}", t0.elapsed().as_secs_f64());
         let t = Instant::now();
         let e = estimate::estimate(&u, &estimate::Settings::default()).expect("estimate");
         let t_est = t.elapsed().as_secs_f64();

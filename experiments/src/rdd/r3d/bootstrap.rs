@@ -51,19 +51,24 @@ pub fn scores(u: &Units, est: &Estimate, quirks: Quirks) -> Scores {
     // Filled quantile by quantile (column-major), then laid out unit by unit for the draws.
     let mut a = Array2::<f64>::zeros((n, m).f());
     let keep = |w: f64| w > 0.0 || (quirks.all_kernel_units && w != 0.0);
-    for side in 0..2 {
-        match est.method {
-            Method::Simple => {
-                for (j, f) in est.fits.iter().enumerate() {
-                    let l = &f[side].local;
-                    let w = l.weights();
-                    for (k, &i) in l.idx.iter().enumerate() {
-                        if keep(w[k]) {
-                            a[[i, j]] = (u.column(j)[i] - l.fitted(k, &f[side].alpha)) * w[k];
-                        }
+    if est.method == Method::Simple {
+        // Quantiles are independent: fill their columns in parallel.
+        let cols = a.as_slice_memory_order_mut().expect("column-major");
+        cols.par_chunks_mut(n.max(1)).zip(est.fits.par_iter()).enumerate().for_each(|(j, (col, f))| {
+            for fs in f {
+                let l = &fs.local;
+                let w = l.weights();
+                for (k, &i) in l.idx.iter().enumerate() {
+                    if keep(w[k]) {
+                        col[i] = (u.column(j)[i] - l.fitted(k, &fs.alpha)) * w[k];
                     }
                 }
             }
+        });
+    }
+    for side in 0..2 {
+        match est.method {
+            Method::Simple => {}
             Method::Frechet => {
                 let l = &est.fits[0][side].local;
                 let w = l.weights();
