@@ -3,7 +3,7 @@
 
 use super::locpoly::{Fit, Vce, sandwich};
 use super::side::{Design, Side};
-use super::{Kernel, RddError};
+use super::{sd, Kernel, RddError};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -197,13 +197,6 @@ fn quantile_type2(sorted: &[f64], p: f64) -> f64 {
     } else {
         0.5 * (sorted[j.max(1) - 1] + sorted[j.min(sorted.len() - 1)])
     }
-}
-
-/// Sample standard deviation (n − 1).
-fn sd(v: &[f64]) -> f64 {
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0)).sqrt()
 }
 
 fn median3(a: f64, b: f64, c: f64) -> f64 {

@@ -4,7 +4,7 @@
 use super::bandwidth::{self, Bandwidths, Selector};
 use super::locpoly::{Fit, Vce, sandwich};
 use super::side::{Design, Side};
-use super::{Kernel, RddError};
+use super::{factorial, Kernel, RddError};
 use crate::normal;
 use serde::Serialize;
 
@@ -176,10 +176,6 @@ fn side_part(side: &Side, o: &Options, q: usize, h: f64, b: f64) -> Result<SideP
         res_h,
         res_b,
     })
-}
-
-fn factorial(k: usize) -> f64 {
-    (1..=k).map(|v| v as f64).product()
 }
 
 fn row(method: &'static str, estimate: f64, se: f64, z_crit: f64) -> Row {

@@ -43,7 +43,7 @@ impl Experiment for JumpSimulation {
 
     fn run(&self, ctx: &RunCtx) -> Result<Outputs, ExperimentError> {
         let p = &ctx.params;
-        let ns: Vec<usize> = p.str("n").split(',').map(|v| v.trim().parse().map_err(|_| ExperimentError::Failed(format!("parameter n: `{v}` is not a count (give a comma list)")))).collect::<Result<_, _>>()?;
+        let ns: Vec<usize> = super::parse_list("n", p.str("n"))?;
         if let Some(n) = ns.iter().find(|n| **n < 20) {
             return Err(ExperimentError::Failed(format!("parameter n: {n} units is too few; use at least 20")));
         }

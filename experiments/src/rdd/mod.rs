@@ -52,6 +52,21 @@ pub enum RddError {
     Option(String),
 }
 
+/// k! as a float.
+pub(crate) fn factorial(k: usize) -> f64 {
+    (1..=k).map(|v| v as f64).product()
+}
+
+/// Sample standard deviation (n − 1 denominator), summed in order.
+pub(crate) fn sd(v: &[f64]) -> f64 {
+    crate::linalg::mean_sd(ndarray::ArrayView1::from(v)).1
+}
+
+/// A comma list parameter, each item parsed as `T`.
+pub(crate) fn parse_list<T: std::str::FromStr>(name: &str, s: &str) -> Result<Vec<T>, reprise_core::ExperimentError> {
+    s.split(',').map(|v| v.trim().parse().map_err(|_| reprise_core::ExperimentError::Failed(format!("parameter {name}: `{v}` is not a valid value (give a comma list)")))).collect()
+}
+
 impl From<RddError> for reprise_core::ExperimentError {
     fn from(e: RddError) -> Self {
         reprise_core::ExperimentError::Failed(e.to_string())

@@ -4,7 +4,7 @@
 
 use super::Units;
 use crate::linalg::{chol_inverse, cholesky};
-use crate::rdd::{Kernel, RddError};
+use crate::rdd::{factorial, sd, Kernel, RddError};
 use ndarray::Array2;
 use rayon::prelude::*;
 
@@ -80,12 +80,6 @@ fn distinct(idx: &[usize], x: &[f64]) -> usize {
     v.sort_by(f64::total_cmp);
     v.dedup();
     v.len()
-}
-
-fn sd(v: &[f64]) -> f64 {
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0)).sqrt()
 }
 
 /// Silverman's density of the running variable at the cutoff with kernel K: (f̂, c_n, σ_X).
@@ -168,10 +162,6 @@ pub struct BwSettings {
 struct Pieces {
     c: Vec<f64>,
     cp: Vec<f64>,
-}
-
-fn factorial(k: usize) -> f64 {
-    (1..=k).map(|v| v as f64).product()
 }
 
 /// Global order-(s+1) OLS on one side per column: (d = coef_{s+1}·(s+1)!, residual variance).

@@ -7,6 +7,7 @@ use super::bootstrap;
 use super::estimate::{estimate, Settings};
 use super::fit::Method;
 use super::Units;
+use crate::rdd::parse_list;
 use rand::Rng;
 use rand_distr::{Distribution, Exp, StandardNormal};
 use rayon::prelude::*;
@@ -28,10 +29,6 @@ pub fn unit_draws(rng: &mut impl Rng, dgp: u8, x: f64, delta: f64, draws: usize)
             }
         })
         .collect()
-}
-
-fn parse_list<T: std::str::FromStr>(name: &str, s: &str) -> Result<Vec<T>, ExperimentError> {
-    s.split(',').map(|v| v.trim().parse().map_err(|_| ExperimentError::Failed(format!("parameter {name}: `{v}` is not a valid value (give a comma list)")))).collect()
 }
 
 /// Results of one replication for one method.
