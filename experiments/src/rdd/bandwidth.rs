@@ -1,7 +1,7 @@
 //! Data-driven bandwidths: rdbwselect's MSE- and CER-optimal family (mserd, msetwo, msesum,
 //! msecomb1/2, cerrd, certwo, cersum, cercomb1/2) from the three-step plug-in of CCT (2014).
 
-use super::locpoly::{Fit, Vce, sandwich};
+use super::locpoly::{Fit, Vce};
 use super::side::{Design, Side};
 use super::{sd, Kernel, RddError};
 use serde::Serialize;
@@ -142,7 +142,7 @@ fn constants(
         }
     };
     let e = combined(&|v| fv.residuals(side, v, st.vce), n_v);
-    let v_v = sandwich(&fv.ginv, &fv.scores(), &e)[[nu, nu]] / h_v.powi(2 * nu as i32);
+    let v_v = fv.sandwich(side, &e)[[nu, nu]] / h_v.powi(2 * nu as i32);
     let bconst = fv.ginv_times(&fv.moment(h_v, side, o as i32 + 1))[nu];
     let n_b = side.weighted(st.kernel, h_b);
     let fb = Fit::new(side, n_b, st.kernel, h_b, h_b, o_b)?;
@@ -151,7 +151,7 @@ fn constants(
     if scale > 0.0 {
         let eb = combined(&|v| fb.residuals(side, v, st.vce), n_b);
         let v_b =
-            sandwich(&fb.ginv, &fb.scores(), &eb)[[o + 1, o + 1]] / h_b.powi(2 * (o as i32 + 1));
+            fb.sandwich(side, &eb)[[o + 1, o + 1]] / h_b.powi(2 * (o as i32 + 1));
         bwreg = 3.0 * bconst * bconst * v_b;
     }
     let gap = (o + 1 - nu) as f64;

@@ -248,19 +248,15 @@ pub fn rdrobust(design: &Design, o: &Options) -> Result<Estimate, RddError> {
     } else {
         [1.0, 0.0]
     };
-    let var = |part: &SidePart, hs: f64, robust: bool, s: [f64; 2]| -> f64 {
+    let var = |part: &SidePart, side: &Side, hs: f64, robust: bool, s: [f64; 2]| -> f64 {
         let res = if robust { &part.res_b } else { &part.res_h };
         let e: Vec<f64> = res.iter().map(|r| s[0] * r[0] + s[1] * r[1]).collect();
-        let rows = if robust {
-            part.q_rows.clone()
-        } else {
-            part.fp.scores()
-        };
+        let v = if robust { sandwich(&part.fp.ginv, &part.q_rows, &e) } else { part.fp.sandwich(side, &e) };
         let sc = factorial(o.deriv) / hs.powi(o.deriv as i32);
-        sandwich(&part.fp.ginv, &rows, &e)[[o.deriv, o.deriv]] * sc * sc
+        v[[o.deriv, o.deriv]] * sc * sc
     };
-    let se_cl = (var(&l, h[0], false, s) + var(&r, h[1], false, s)).sqrt();
-    let se_rb = (var(&l, h[0], true, s) + var(&r, h[1], true, s)).sqrt();
+    let se_cl = (var(&l, &design.left, h[0], false, s) + var(&r, &design.right, h[1], false, s)).sqrt();
+    let se_rb = (var(&l, &design.left, h[0], true, s) + var(&r, &design.right, h[1], true, s)).sqrt();
     // The fuzzy bias correction is linearised too: τ_bc = τ_cl − s'(bias of τ_Y, bias of τ_T).
     let est_cl = if fuzzy {
         tau_cl[0] / tau_cl[1]
@@ -270,8 +266,8 @@ pub fn rdrobust(design: &Design, o: &Options) -> Result<Estimate, RddError> {
     let est_bc = est_cl - s[0] * (tau_cl[0] - tau_bc[0]) - s[1] * (tau_cl[1] - tau_bc[1]);
     let first_stage = fuzzy.then(|| {
         let t = [0.0, 1.0];
-        let se_t = (var(&l, h[0], false, t) + var(&r, h[1], false, t)).sqrt();
-        let se_tr = (var(&l, h[0], true, t) + var(&r, h[1], true, t)).sqrt();
+        let se_t = (var(&l, &design.left, h[0], false, t) + var(&r, &design.right, h[1], false, t)).sqrt();
+        let se_tr = (var(&l, &design.left, h[0], true, t) + var(&r, &design.right, h[1], true, t)).sqrt();
         [
             row("conventional", tau_cl[1], se_t, z_crit),
             row("robust", tau_bc[1], se_tr, z_crit),

@@ -34,6 +34,8 @@ impl Vce {
 pub struct Fit {
     pub n: usize,
     pub k: usize,
+    /// The basis scale: u = (x − c)/s.
+    pub s: f64,
     /// Row-major n × k basis u^j, u = (x − c)/s.
     pub rows: Vec<f64>,
     /// Kernel weights K(|x − c|/h)/h.
@@ -62,7 +64,7 @@ impl Fit {
             }
         }
         let w: Vec<f64> = side.d[..n].iter().map(|&d| kernel.weight(d, h)).collect();
-        let g = cross(&rows, k, &w);
+        let g = hankel(&side.r[..n], s, &w, k);
         let positive = w.iter().take_while(|&&v| v > 0.0).count();
         let l = cholesky(&g).map_err(|_| RddError::TooFew {
             side: side.label,
@@ -73,6 +75,7 @@ impl Fit {
         })?;
         Ok(Fit {
             n,
+            s,
             k,
             rows,
             w,
@@ -139,6 +142,12 @@ impl Fit {
         }
     }
 
+    /// Γ⁻¹ (Σ w_i² R_i R_i' e_i²) Γ⁻¹: the sandwich of this fit's own scores w_i R_i.
+    pub fn sandwich(&self, side: &Side, e: &[f64]) -> Array2<f64> {
+        let c: Vec<f64> = self.w.iter().zip(e).map(|(w, e)| w * w * e * e).collect();
+        sandwich_of(&self.ginv, &hankel(&side.r[..self.n], self.s, &c, self.k))
+    }
+
     /// The weighted design rows w_i R_i (the score directions of the conventional estimate).
     pub fn scores(&self) -> Vec<f64> {
         self.rows
@@ -176,12 +185,30 @@ fn cross(a: &[f64], k: usize, c: &[f64]) -> Array2<f64> {
     m
 }
 
+/// Σ_i c_i R_i R_i' for the power basis R_i = (1, u_i, …, u_i^{k−1}), u_i = r_i/s: a Hankel
+/// matrix of the 2k − 1 moments Σ c_i u_i^j, each summed in row order.
+fn hankel(r: &[f64], s: f64, c: &[f64], k: usize) -> Array2<f64> {
+    let mut mom = vec![0.0; 2 * k - 1];
+    for (&ri, &ci) in r.iter().zip(c) {
+        let u = ri / s;
+        let mut p = ci;
+        for m in mom.iter_mut() {
+            *m += p;
+            p *= u;
+        }
+    }
+    Array2::from_shape_fn((k, k), |(a, b)| mom[a + b])
+}
+
 /// Γ⁻¹ (Σ a_i a_i' e_i²) Γ⁻¹ for score rows `a` (n × k, row-major).
 pub fn sandwich(ginv: &Array2<f64>, a: &[f64], e: &[f64]) -> Array2<f64> {
     let e2: Vec<f64> = e.iter().map(|v| v * v).collect();
+    sandwich_of(ginv, &cross(a, ginv.nrows(), &e2))
+}
+
+/// Γ⁻¹ M Γ⁻¹ in plain loops, not ndarray's gemm: its CPU-dependent kernels could change the last bits.
+fn sandwich_of(ginv: &Array2<f64>, m: &Array2<f64>) -> Array2<f64> {
     let k = ginv.nrows();
-    let m = cross(a, k, &e2);
-    // Plain loops, not ndarray's gemm: its CPU-dependent kernels could change the last bits.
     let mul = |x: &Array2<f64>, y: &Array2<f64>| Array2::from_shape_fn((k, k), |(i, j)| (0..k).map(|l| x[[i, l]] * y[[l, j]]).sum());
-    mul(&mul(ginv, &m), ginv)
+    mul(&mul(ginv, m), ginv)
 }

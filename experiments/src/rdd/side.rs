@@ -23,8 +23,10 @@ pub struct Side {
 
 impl Side {
     pub fn new(label: &'static str, c: f64, units: Vec<(f64, f64, Option<f64>)>) -> Side {
-        let mut units = units;
-        units.sort_by(|a, b| (a.0 - c).abs().total_cmp(&(b.0 - c).abs()));
+        let dist: Vec<f64> = units.iter().map(|u| (u.0 - c).abs()).collect();
+        let mut order: Vec<usize> = (0..units.len()).collect();
+        order.sort_unstable_by(|&a, &b| dist[a].total_cmp(&dist[b]).then(a.cmp(&b)));
+        let units: Vec<(f64, f64, Option<f64>)> = order.iter().map(|&i| units[i]).collect();
         let n = units.len();
         let x: Vec<f64> = units.iter().map(|u| u.0).collect();
         let r: Vec<f64> = x.iter().map(|v| v - c).collect();
