@@ -261,27 +261,18 @@ pub fn select(design: &Design, st: &Settings) -> Result<Bandwidths, RddError> {
         )
     })?;
     let fd = family(&cd, 1.0 / (2 * q + 5) as f64);
-    let two_sided = matches!(
-        st.selector,
-        Selector::Msetwo | Selector::Certwo | Selector::Msecomb2 | Selector::Cercomb2
-    );
     let d = match st.selector {
         Selector::Msetwo | Selector::Certwo => fd.two,
         Selector::Msesum | Selector::Cersum => [fd.sum; 2],
         _ => [fd.rd; 2],
     }
     .map(|v| floor(clamp(v)));
-    // Step 2: the bias bandwidth b; step 3: the estimation bandwidth h. The combined selectors
-    // take each member with its own pilot chain.
+    // Step 2: the bias bandwidth b; step 3: the estimation bandwidth h, each taking the common
+    // (rd), per-side (two) or sum member of its family.
     let pick = |f: &Family, sel: Selector| -> [f64; 2] {
         match sel {
             Selector::Msetwo | Selector::Certwo => f.two,
             Selector::Msesum | Selector::Cersum => [f.sum; 2],
-            Selector::Msecomb1 | Selector::Cercomb1 => [f.rd.min(f.sum); 2],
-            Selector::Msecomb2 | Selector::Cercomb2 => [
-                median3(f.rd, f.two[0], f.sum),
-                median3(f.rd, f.two[1], f.sum),
-            ],
             _ => [f.rd; 2],
         }
     };
@@ -292,36 +283,28 @@ pub fn select(design: &Design, st: &Settings) -> Result<Bandwidths, RddError> {
             })?;
             Ok(family(&c, rate))
         };
-    let (b, h) = if two_sided || matches!(st.selector, Selector::Msecomb1 | Selector::Cercomb1) {
-        // Each member of a combination runs its own chain from its own d.
-        let chain = |d: [f64; 2], sel: Selector| -> Result<([f64; 2], [f64; 2]), RddError> {
-            let fb = step(q, p + 1, q + 1, d, 1.0 / (2 * q + 3) as f64)?;
-            let b = pick(&fb, sel).map(clamp);
-            let fh = step(p, st.deriv, q, b, 1.0 / (2 * p + 3) as f64)?;
-            Ok((b, pick(&fh, sel).map(clamp)))
-        };
-        match st.selector {
-            Selector::Msetwo | Selector::Certwo => chain(d, Selector::Msetwo)?,
-            _ => {
-                let (b_rd, h_rd) = chain([fd.rd; 2].map(|v| floor(clamp(v))), Selector::Mserd)?;
-                let (b_sum, h_sum) = chain([fd.sum; 2].map(|v| floor(clamp(v))), Selector::Msesum)?;
-                if matches!(st.selector, Selector::Msecomb1 | Selector::Cercomb1) {
-                    ([b_rd[0].min(b_sum[0]); 2], [h_rd[0].min(h_sum[0]); 2])
-                } else {
-                    let (b_two, h_two) = chain(fd.two.map(|v| floor(clamp(v))), Selector::Msetwo)?;
-                    let med = |a: [f64; 2], t: [f64; 2], s: [f64; 2]| {
-                        [median3(a[0], t[0], s[0]), median3(a[1], t[1], s[1])]
-                    };
-                    (med(b_rd, b_two, b_sum), med(h_rd, h_two, h_sum))
-                }
-            }
-        }
-    } else {
-        let sel = st.selector;
+    let chain = |d: [f64; 2], sel: Selector| -> Result<([f64; 2], [f64; 2]), RddError> {
         let fb = step(q, p + 1, q + 1, d, 1.0 / (2 * q + 3) as f64)?;
         let b = pick(&fb, sel).map(clamp);
         let fh = step(p, st.deriv, q, b, 1.0 / (2 * p + 3) as f64)?;
-        (b, pick(&fh, sel).map(clamp))
+        Ok((b, pick(&fh, sel).map(clamp)))
+    };
+    // The combined selectors run each member's chain from that member's own d.
+    let (b, h) = match st.selector {
+        Selector::Msecomb1 | Selector::Cercomb1 | Selector::Msecomb2 | Selector::Cercomb2 => {
+            let (b_rd, h_rd) = chain([fd.rd; 2].map(|v| floor(clamp(v))), Selector::Mserd)?;
+            let (b_sum, h_sum) = chain([fd.sum; 2].map(|v| floor(clamp(v))), Selector::Msesum)?;
+            if matches!(st.selector, Selector::Msecomb1 | Selector::Cercomb1) {
+                ([b_rd[0].min(b_sum[0]); 2], [h_rd[0].min(h_sum[0]); 2])
+            } else {
+                let (b_two, h_two) = chain(fd.two.map(|v| floor(clamp(v))), Selector::Msetwo)?;
+                let med = |a: [f64; 2], t: [f64; 2], s: [f64; 2]| {
+                    [median3(a[0], t[0], s[0]), median3(a[1], t[1], s[1])]
+                };
+                (med(b_rd, b_two, b_sum), med(h_rd, h_two, h_sum))
+            }
+        }
+        sel => chain(d, sel)?,
     };
     let h = if st.selector.cer() {
         h.map(|v| v * (n as f64).powf(-(p as f64) / ((3 + p) * (3 + 2 * p)) as f64))

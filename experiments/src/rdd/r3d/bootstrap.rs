@@ -51,25 +51,25 @@ pub fn scores(u: &Units, est: &Estimate, quirks: Quirks) -> Scores {
     // Filled quantile by quantile (column-major), then laid out unit by unit for the draws.
     let mut a = Array2::<f64>::zeros((n, m).f());
     let keep = |w: f64| w > 0.0 || (quirks.all_kernel_units && w != 0.0);
-    if est.method == Method::Simple {
-        // Quantiles are independent: fill their columns in parallel.
-        let cols = a.as_slice_memory_order_mut().expect("column-major");
-        cols.par_chunks_mut(n.max(1)).zip(est.fits.par_iter()).enumerate().for_each(|(j, (col, f))| {
-            for fs in f {
-                let l = &fs.local;
-                let w = l.weights();
-                for (k, &i) in l.idx.iter().enumerate() {
-                    if keep(w[k]) {
-                        col[i] = (u.column(j)[i] - l.fitted(k, &fs.alpha)) * w[k];
+    match est.method {
+        Method::Simple => {
+            // Quantiles are independent: fill their columns in parallel.
+            let cols = a.as_slice_memory_order_mut().expect("column-major");
+            cols.par_chunks_mut(n.max(1)).zip(est.fits.par_iter()).enumerate().for_each(|(j, (col, f))| {
+                let qj = u.column(j);
+                for fs in f {
+                    let l = &fs.local;
+                    let w = l.weights();
+                    for (k, &i) in l.idx.iter().enumerate() {
+                        if keep(w[k]) {
+                            col[i] = (qj[i] - l.fitted(k, &fs.alpha)) * w[k];
+                        }
                     }
                 }
-            }
-        });
-    }
-    for side in 0..2 {
-        match est.method {
-            Method::Simple => {}
-            Method::Frechet => {
+            });
+        }
+        Method::Frechet => {
+            for side in 0..2 {
                 let l = &est.fits[0][side].local;
                 let w = l.weights();
                 for (k, &i) in l.idx.iter().enumerate() {
@@ -89,14 +89,8 @@ pub fn scores(u: &Units, est: &Estimate, quirks: Quirks) -> Scores {
         let mut out = vec![0.0; n];
         for (side, fit) in tf.iter().enumerate() {
             let alpha = &fit.alpha;
-            let weights: Vec<(usize, f64)> = if quirks.take_up_weights {
-                let l = &fit.local;
-                l.idx.iter().copied().zip(l.weights()).collect()
-            } else {
-                let l = &est.fits[0][side].local;
-                l.idx.iter().copied().zip(l.weights()).collect()
-            };
-            for (i, w) in weights {
+            let l = if quirks.take_up_weights { &fit.local } else { &est.fits[0][side].local };
+            for (&i, w) in l.idx.iter().zip(l.weights()) {
                 let u_i = u.x[i] / hd;
                 let fitted: f64 = alpha.iter().enumerate().map(|(j, c)| c * u_i.powi(j as i32)).sum();
                 out[i] = (t[i] - fitted) * w;
