@@ -16,6 +16,7 @@ impl MediaType {
     pub const CSV: &'static str = "text/csv";
     pub const TEXT: &'static str = "text/plain";
     pub const PLOTLY: &'static str = "application/vnd.plotly.v1+json";
+    pub const SVG: &'static str = "image/svg+xml";
 }
 
 /// One output file.

@@ -3,6 +3,7 @@
 
 pub mod causal;
 pub mod demo;
+pub mod discocat;
 pub mod linalg;
 pub mod normal;
 pub mod rdd;

@@ -209,7 +209,8 @@ fn show(engine: &Engine, args: &[String], out: &dyn Emit) -> Result<Outcome, Box
     Ok(Outcome::ok(None))
 }
 
-/// How an output file displays: JSON as JSON, CSV as a table, arrays by shape, text as text.
+/// How an output file displays: JSON as JSON, CSV as a table, SVG as an image, arrays by shape,
+/// text as text.
 fn output_bundle(media_type: &str, bytes: &[u8]) -> Bundle {
     use reprise_core::MediaType;
     match media_type {
@@ -228,6 +229,11 @@ fn output_bundle(media_type: &str, bytes: &[u8]) -> Bundle {
             let header: Vec<&str> = header.iter().map(String::as_str).collect();
             let rows: Vec<Vec<String>> = rdr.records().take(200).filter_map(Result::ok).map(|r| r.iter().map(str::to_owned).collect()).collect();
             text_bundle(text.clone(), Some(render::html_table(&header, &rows)))
+        }
+        MediaType::SVG => {
+            let mut b = text_bundle(format!("[SVG image, {} bytes]", bytes.len()), None);
+            b.insert(media_type.into(), serde_json::Value::String(String::from_utf8_lossy(bytes).into_owned()));
+            b
         }
         MediaType::NPY => match reprise_core::npy::decode(bytes) {
             Ok(a) => {
