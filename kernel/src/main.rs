@@ -5,6 +5,7 @@ mod cli;
 mod cmd;
 mod env;
 mod error;
+mod figure;
 mod jupyter;
 mod progress;
 mod render;

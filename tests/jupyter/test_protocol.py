@@ -235,6 +235,21 @@ def test_magics_run_show_rerun_and_a_saved_session_replays(fresh_kernel, store, 
     assert "every cell gives the same outputs" in replay.stdout
 
 
+def test_run_draws_its_figures_with_a_static_fallback(kernel):
+    _, kc = kernel
+    reply, out = run(kc, ":run discocat.gs2011")
+    assert reply["content"]["status"] == "ok"
+    figures = [m["content"]["data"] for m in out if m["msg_type"] == "display_data" and "application/vnd.plotly.v1+json" in m["content"]["data"]]
+    assert len(figures) == 1, [list(m["content"].get("data", {})) for m in out]
+    fig = figures[0]
+    assert fig["application/vnd.plotly.v1+json"]["data"][0]["type"] == "bar"
+    svg = fig["image/svg+xml"]
+    assert svg.startswith("<svg") and "kronecker" in svg and svg.count("<rect x=") >= 8
+    reply, out = run(kc, ":run discocat.compose")
+    svgs = [m["content"]["data"]["image/svg+xml"] for m in out if m["msg_type"] == "display_data" and "image/svg+xml" in m["content"]["data"]]
+    assert len(svgs) == 1 and ">loves<" in svgs[0], svgs
+
+
 def test_shutdown_with_restart_gives_a_fresh_kernel(fresh_kernel):
     km, kc = fresh_kernel
     run(kc, "let before = 1;")

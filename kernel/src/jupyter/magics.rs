@@ -164,6 +164,12 @@ fn run_magic(engine: &mut Engine, args: &[String], out: &dyn Emit) -> Result<Out
     html.push_str(&format!("<p>run <code>{}</code></p>", o.record_digest));
     let plain = format!("{title}\n{}\nrun {}", render::outputs(&runner.store, &o.record.outputs), o.record_digest);
     out.display(text_bundle(plain, Some(html)), None, false);
+    // the run's figures, drawn in the cell
+    for entry in o.record.outputs.values().filter(|e| [reprise_core::MediaType::PLOTLY, reprise_core::MediaType::SVG].contains(&e.media_type.as_str())) {
+        if let Ok(bytes) = entry.digest().map_err(|e| e.to_string()).and_then(|d| runner.store.read_verified(&d).map_err(|e| e.to_string())) {
+            out.display(output_bundle(&entry.media_type, &bytes), None, false);
+        }
+    }
     engine.last_run = Some(o.record_digest.hex());
     Ok(Outcome::ok(hash_result(&o.record_digest.hex())))
 }
@@ -217,6 +223,10 @@ fn output_bundle(media_type: &str, bytes: &[u8]) -> Bundle {
         MediaType::JSON | MediaType::PLOTLY => match serde_json::from_slice::<serde_json::Value>(bytes) {
             Ok(v) => {
                 let mut b = text_bundle(serde_json::to_string_pretty(&v).unwrap_or_default(), None);
+                // frontends without a Plotly renderer show the static drawing instead
+                if let Some(svg) = (media_type == MediaType::PLOTLY).then(|| crate::figure::svg(&v)).flatten() {
+                    b.insert(MediaType::SVG.into(), serde_json::Value::String(svg));
+                }
                 b.insert(media_type.into(), v);
                 b
             }
