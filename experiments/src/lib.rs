@@ -6,6 +6,7 @@ pub mod demo;
 pub mod discocat;
 pub mod linalg;
 pub mod normal;
+pub mod qbs;
 pub mod rdd;
 pub mod registry;
 

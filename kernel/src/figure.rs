@@ -191,7 +191,8 @@ pub fn svg(fig: &Value) -> Option<String> {
     };
     let xa = Axis::new(layout, &traces, "xaxis", "x", &shape_values("x"));
     let ya = Axis::new(layout, &traces, "yaxis", "y", &shape_values("y"));
-    let legend: Vec<(usize, String)> = traces.iter().enumerate().filter(|(_, t)| t["showlegend"] != false).filter_map(|(i, t)| Some((i, t["name"].as_str()?.to_string()))).collect();
+    let short = |s: &str| if s.chars().count() > 27 { format!("{}…", s.chars().take(26).collect::<String>()) } else { s.to_string() };
+    let legend: Vec<(usize, String)> = traces.iter().enumerate().filter(|(_, t)| t["showlegend"] != false).filter_map(|(i, t)| Some((i, short(t["name"].as_str()?)))).collect();
     let ylab = if ya.kind == Kind::Category { ya.cats.iter().map(|c| c.chars().count()).max().unwrap_or(4) as f64 * 6.6 + 16.0 } else { 64.0 };
     let title = layout["title"]["text"].as_str().or(layout["title"].as_str()).unwrap_or("");
     let title_lines: Vec<String> = title.split("<br>").map(strip_tags).filter(|x| !x.is_empty()).collect();

@@ -1,0 +1,162 @@
+//! QBS checks: exact answers by enumeration, transformations that preserve the distribution
+//! exactly, monad laws, samplers within their stated Monte Carlo error, and a wrong SMC caught.
+
+use super::enumerate::enumerate;
+use super::examples::{self, Function};
+use super::sampler::{self, Weighted};
+use super::smc::{self, Resampler};
+use super::{Prob, RandomFn, bernoulli, categorical, traced};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+fn rng(seed: u64) -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(seed)
+}
+
+#[test]
+fn sprinkler_is_exact_by_enumeration() {
+    let d = enumerate(&examples::sprinkler()).unwrap();
+    assert!((d.mass() - 0.5026).abs() < 1e-15, "{}", d.mass());
+    assert!((d.prob(&true) - 0.0546 / 0.5026).abs() < 1e-15, "{}", d.prob(&true));
+}
+
+#[test]
+fn smc_over_the_enumerator_preserves_the_measure_exactly() {
+    let exact = enumerate(&examples::sprinkler()).unwrap();
+    for n in [1, 2, 3] {
+        let d = enumerate(&smc::smc(examples::sprinkler(), n, 2, Resampler::Multinomial)).unwrap();
+        assert!((d.prob(&true) - exact.prob(&true)).abs() < 1e-12, "n={n}: {} vs {}", d.prob(&true), exact.prob(&true));
+        // E[Ẑ] = Z exactly: the evidence estimate is unbiased
+        assert!((d.mass() - exact.mass()).abs() < 1e-12, "n={n}: {} vs {}", d.mass(), exact.mass());
+    }
+    // the HMM on three observations, a longer sequential program
+    let data = examples::HMM_DATA[..3].to_vec();
+    let exact = enumerate(&examples::hmm(data.clone())).unwrap();
+    let d = enumerate(&smc::smc(examples::hmm(data.clone()), 2, 3, Resampler::Multinomial)).unwrap();
+    assert!((d.mass() - exact.mass()).abs() < 1e-12 * exact.mass());
+    for (path, p) in &exact.items {
+        assert!((d.mass_of(path) - p).abs() < 1e-12 * exact.mass(), "{path:?}");
+    }
+    assert!((exact.mass().ln() - examples::hmm_forward(&data).0).abs() < 1e-12);
+}
+
+#[test]
+fn a_wrong_smc_is_caught_by_the_same_exact_check() {
+    // a deliberately wrong collapse: a particle picked uniformly instead of by its weight (one
+    // suspension, so the last round reweights and the final weights are not uniform)
+    let uniform_pick = Prob::new(|h| {
+        let pop = smc::population(examples::sprinkler(), 2, 1, Resampler::Multinomial).run(h);
+        pop[h.categorical(&[0.5, 0.5])].0
+    });
+    let exact = enumerate(&examples::sprinkler()).unwrap();
+    let d = enumerate(&uniform_pick).unwrap();
+    assert!((d.prob(&true) - exact.prob(&true)).abs() > 1e-3, "the check must see the wrong collapse: {}", d.prob(&true));
+    let right = enumerate(&smc::smc(examples::sprinkler(), 2, 1, Resampler::Multinomial)).unwrap();
+    assert!((right.prob(&true) - exact.prob(&true)).abs() < 1e-12);
+}
+
+#[test]
+fn monad_laws_hold_exactly_on_the_enumerator() {
+    let m = bernoulli(0.3).bind(|a| bernoulli(if a { 0.8 } else { 0.1 }).map(move |b| (a, b)));
+    let f = |x: (bool, bool)| categorical(vec![0.2, 0.5, 0.3]).map(move |k| (x.0, x.1, k));
+    let g = |x: (bool, bool, usize)| bernoulli(if x.2 == 1 { 0.9 } else { 0.4 }).map(move |c| (x, c));
+    fn same<T: Ord + Clone>(a: &super::enumerate::Dist<T>, b: &super::enumerate::Dist<T>) -> bool {
+        a.items.len() == b.items.len() && a.items.iter().all(|(k, v)| (b.mass_of(k) - v).abs() < 1e-15)
+    }
+    // left identity, right identity, associativity
+    let x = (true, false);
+    assert!(same(&enumerate(&Prob::pure(x).bind(f)).unwrap(), &enumerate(&f(x)).unwrap()));
+    assert!(same(&enumerate(&m.bind(Prob::pure)).unwrap(), &enumerate(&m).unwrap()));
+    assert!(same(&enumerate(&m.bind(f).bind(g)).unwrap(), &enumerate(&m.bind(move |x| f(x).bind(g))).unwrap()));
+    // commutativity: the order of independent draws does not matter
+    let ab = bernoulli(0.3).bind(|a| categorical(vec![0.5, 0.5]).map(move |b| (a, b)));
+    let ba = categorical(vec![0.5, 0.5]).bind(|b| bernoulli(0.3).map(move |a| (a, b)));
+    assert!(same(&enumerate(&ab).unwrap(), &enumerate(&ba).unwrap()));
+    assert!(enumerate(&super::normal(0.0, 1.0).map(|x| x > 0.0)).unwrap_err().to_string().contains("continuous uniform"));
+}
+
+#[test]
+fn the_regression_evidence_and_slope_are_the_proved_values() {
+    let e = examples::regression_exact();
+    let pi = std::f64::consts::PI;
+    let z = 4.0 * 2f64.sqrt() / (pi * pi * (66961.0 * pi).sqrt()) * (-1674761.0f64 / 1674025.0).exp();
+    assert!((e.evidence / 4.595194714348549e-4 - 1.0).abs() < 1e-12, "{}", e.evidence);
+    assert!((e.evidence / z - 1.0).abs() < 1e-12);
+    assert!((e.mean[0] - 450072.0 / 334805.0).abs() < 1e-12, "{}", e.mean[0]);
+    // the slope marginal sd proved beside it: 3√181/√66961
+    assert!((e.cov[0][0].sqrt() - 3.0 * 181f64.sqrt() / 66961f64.sqrt()).abs() < 1e-12);
+}
+
+#[test]
+fn every_sampler_reproduces_the_regression_within_its_error() {
+    let e = examples::regression_exact();
+    let slope = |f: &Function| f(1.0) - f(0.0);
+    let is = sampler::importance(&examples::regression(), 200_000, &mut rng(1));
+    let (z, s) = (is.evidence(), is.expect(slope));
+    assert!((z.value - e.evidence).abs() < 4.0 * z.se, "IS evidence {} ± {}", z.value, z.se);
+    assert!((s.value - e.mean[0]).abs() < 4.0 * s.se, "IS slope {} ± {}", s.value, s.se);
+    // SMC: mean of Ẑ over independent runs
+    let pop = smc::population(examples::regression(), 100, 5, Resampler::Systematic);
+    let mut r = rng(2);
+    let runs: Vec<(Vec<(Function, f64)>, f64)> = (0..200).map(|_| sampler::sample(&pop, &mut r)).collect();
+    let zs = Weighted { draws: runs.iter().map(|x| ((), x.1)).collect() }.evidence();
+    assert!((zs.value - e.evidence).abs() < 4.0 * zs.se, "SMC evidence {} ± {}", zs.value, zs.se);
+    let chain = traced::mh(&examples::regression(), 5_000, 100_000, &mut rng(3));
+    let m = traced::batch_mean(&chain.states, slope);
+    assert!((m.value - e.mean[0]).abs() < 4.0 * m.se && m.se < 0.02, "MH slope {} ± {}", m.value, m.se);
+}
+
+#[test]
+fn smc_evidence_is_unbiased_on_the_raw_scale_not_the_log_scale() {
+    let (log_z, _) = examples::hmm_forward(&examples::HMM_DATA);
+    let pop = smc::population(examples::hmm(examples::HMM_DATA.to_vec()), 16, 16, Resampler::Multinomial);
+    let mut r = rng(4);
+    let runs: Vec<f64> = (0..400).map(|_| sampler::sample(&pop, &mut r).1).collect();
+    let w = Weighted { draws: runs.iter().map(|l| ((), *l)).collect() }.evidence();
+    assert!((w.value / log_z.exp() - 1.0).abs() < 4.0 * w.se / log_z.exp(), "mean Ẑ/Z = {} ± {}", w.value / log_z.exp(), w.se / log_z.exp());
+    let mean_log = runs.iter().sum::<f64>() / runs.len() as f64;
+    assert!(mean_log < log_z, "E[log Ẑ] < log Z (Jensen): {mean_log} vs {log_z}");
+}
+
+#[test]
+fn random_functions_are_memoised_and_wiener_covariances_hold_in_any_order() {
+    let mut r = rng(5);
+    let n = 20_000;
+    let (mut s11, mut s12, mut s22) = (0.0, 0.0, 0.0);
+    for k in 0..n {
+        let w = RandomFn::wiener();
+        let mut h = sampler::Sampler { rng: &mut r, logw: 0.0 };
+        // evaluate in a different order on alternate draws; repeated calls return the same value
+        let (a, b) = if k % 2 == 0 { (w.at(&mut h, 0.5), w.at(&mut h, 2.0)) } else { let b = w.at(&mut h, 2.0); (w.at(&mut h, 0.5), b) };
+        assert_eq!(w.at(&mut h, 0.5), a);
+        s11 += a * a;
+        s12 += a * b;
+        s22 += b * b;
+    }
+    let (v1, c, v2) = (s11 / n as f64, s12 / n as f64, s22 / n as f64);
+    // Var W(0.5) = 0.5, Cov = min = 0.5, Var W(2) = 2; se of a covariance estimate ≈ √(v1 v2 + c²)/√n
+    let tol = |v: f64| 4.0 * v / (n as f64).sqrt() * 2f64.sqrt();
+    assert!((v1 - 0.5).abs() < tol(0.5) && (c - 0.5).abs() < tol(1.2) && (v2 - 2.0).abs() < tol(2.0), "{v1} {c} {v2}");
+}
+
+#[test]
+fn the_polya_urn_and_the_beta_mixture_give_each_sequence_the_same_mass() {
+    let urn = enumerate(&examples::polya_urn(10)).unwrap();
+    assert_eq!(urn.items.len(), 1024);
+    let seven: Vec<f64> = urn.items.iter().filter(|(s, _)| s.iter().filter(|b| **b).count() == 7).map(|x| *x.1).collect();
+    assert_eq!(seven.len(), 120);
+    assert!(seven.iter().all(|p| (p - 1.0 / 1320.0).abs() < 1e-15));
+    assert!((urn.mass() - 1.0).abs() < 1e-12);
+}
+
+#[test]
+fn the_same_seed_gives_the_same_bits_whatever_the_thread_count() {
+    use reprise_core::{Experiment, NoProgress, Params, RunCtx, Seed};
+    let exp = super::experiment::Regression;
+    let args = ["samples=2000", "particles=50", "smc_runs=5", "mh_iterations=2000", "burn_in=100"];
+    let go = || exp.run(&RunCtx { params: Params::from_args(&exp.params(), &args).unwrap(), seed: Seed(9), inputs: Default::default(), progress: &NoProgress }).unwrap();
+    let a = go();
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let b = one.install(go);
+    assert_eq!(a.0["summary.json"].bytes, b.0["summary.json"].bytes);
+}
