@@ -281,3 +281,58 @@ impl Experiment for DeFinetti {
         Ok(out)
     }
 }
+
+pub struct Gp;
+
+impl Experiment for Gp {
+    fn name(&self) -> &'static str {
+        "qbs.gp"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn description(&self) -> &'static str {
+        "LazyPPL's GP regression f = a + b·x + g(x), g a memoised random function: SMC posterior of f against the exact GP posterior"
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![
+            ParamSpec::int("particles", 1000, 2, 1_000_000, "SMC particles"),
+            ParamSpec::int("smc_runs", 10, 2, 100_000, "independent SMC runs"),
+            ParamSpec::choice("resampler", "systematic", &Resampler::NAMES, "SMC resampling scheme"),
+        ]
+    }
+
+    fn run(&self, ctx: &RunCtx) -> Result<Outputs, ExperimentError> {
+        let grid: Vec<f64> = (0..=14).map(|i| i as f64 * 0.5).collect();
+        let (log_z, means, sds) = super::gp::gp_exact(&grid);
+        let model = super::gp::gp_regression(grid.clone());
+        let runs = smc_runs(ctx, &model, super::gp::GP_DATA.len(), ctx.params.int("particles") as usize, ctx.params.int("smc_runs") as usize)?;
+        let z = mean_z(&runs);
+        let rows: Vec<Value> = grid.iter().enumerate().map(|(i, &x)| {
+            json!({"x": x, "exact_mean": means[i], "exact_sd": sds[i], "smc_mean": est(smc_expect(&runs, |f: &Vec<f64>| f[i]))})
+        }).collect();
+        let summary = json!({
+            "model": "a, b ~ N(0, 3²); g ~ GP(0, exp(−(x−x′)²/2)) memoised per argument; y ~ N(a + b·x + g(x), 0.3²) at (0,0.6) … (6,8.4)",
+            "exact": {"log_evidence": log_z, "evidence": log_z.exp()},
+            "smc": {"evidence": est(z), "evidence_ratio": z.value / log_z.exp(), "particles": ctx.params.int("particles"), "runs": runs.len()},
+            "predictive": rows,
+        });
+        let mut out = Outputs::new();
+        out.json("summary.json", &summary)?;
+        let band = |k: f64| means.iter().zip(&sds).map(|(m, s)| m + k * s).collect::<Vec<_>>();
+        let mut data = vec![
+            json!({"type": "scatter", "mode": "lines", "x": grid, "y": band(2.0), "line": {"width": 0}, "showlegend": false}),
+            json!({"type": "scatter", "mode": "lines", "x": grid, "y": band(-2.0), "fill": "tonexty", "fillcolor": "rgba(60,110,200,0.2)", "line": {"width": 0}, "name": "exact: mean ± 2 sd"}),
+        ];
+        let mut pick = ctx.rng("draws");
+        for (k, (pop, _)) in runs.iter().enumerate() {
+            let w: Vec<f64> = pop.iter().map(|x| x.1).collect();
+            let f = &pop[sampler::inverse_cdf(&w, rand::Rng::random::<f64>(&mut pick))].0;
+            data.push(json!({"type": "scatter", "mode": "lines", "x": grid, "y": f, "line": {"color": "rgba(176,84,42,0.6)", "width": 1}, "name": "functions drawn by SMC", "showlegend": k == 0}));
+        }
+        data.push(json!({"type": "scatter", "mode": "markers", "x": super::gp::GP_DATA.iter().map(|d| d.0).collect::<Vec<_>>(), "y": super::gp::GP_DATA.iter().map(|d| d.1).collect::<Vec<_>>(), "marker": {"color": "#222"}, "name": "data"}));
+        let fig = json!({"data": data, "layout": {"title": {"text": "GP regression: posterior over functions"}, "xaxis": {"title": {"text": "x"}}, "yaxis": {"title": {"text": "f(x)"}}}});
+        out.bytes("posterior.plotly.json", MediaType::PLOTLY, reprise_core::canon::to_vec(&fig)?);
+        Ok(out)
+    }
+}

@@ -9,6 +9,7 @@
 pub mod enumerate;
 pub mod examples;
 pub mod experiment;
+pub mod gp;
 pub mod sampler;
 pub mod smc;
 pub mod traced;

@@ -160,3 +160,26 @@ fn the_same_seed_gives_the_same_bits_whatever_the_thread_count() {
     let b = one.install(go);
     assert_eq!(a.0["summary.json"].bytes, b.0["summary.json"].bytes);
 }
+
+#[test]
+fn the_gp_posterior_by_smc_matches_the_exact_gaussian_process() {
+    let grid = vec![1.0, 3.0, 5.5];
+    let (log_z, means, sds) = super::gp::gp_exact(&grid);
+    let pop = smc::population(super::gp::gp_regression(grid.clone()), 300, 7, Resampler::Systematic);
+    let mut r = rng(6);
+    let runs: Vec<(Vec<(Vec<f64>, f64)>, f64)> = (0..8).map(|_| sampler::sample(&pop, &mut r)).collect();
+    let z = Weighted { draws: runs.iter().map(|x| ((), x.1)).collect() }.evidence();
+    assert!((z.value / log_z.exp() - 1.0).abs() < 4.0 * z.se / log_z.exp(), "Ẑ/Z = {} ± {}", z.value / log_z.exp(), z.se / log_z.exp());
+    for i in 0..grid.len() {
+        let per: Vec<f64> = runs.iter().map(|(p, _)| p.iter().map(|(f, w)| w * f[i]).sum()).collect();
+        let mean = per.iter().sum::<f64>() / per.len() as f64;
+        let se = (per.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (per.len() as f64 - 1.0) / per.len() as f64).sqrt();
+        assert!((mean - means[i]).abs() < 4.0 * se.max(0.01 * sds[i]), "f({}) {mean} ± {se} vs exact {}", grid[i], means[i]);
+    }
+    // memoised: a random function gives one value per argument within an execution
+    let g = super::gp::gp_function();
+    let mut h = sampler::Sampler { rng: &mut r, logw: 0.0 };
+    let first = g.at(&mut h, 2.0);
+    let _ = g.at(&mut h, 2.5);
+    assert_eq!(g.at(&mut h, 2.0), first);
+}
