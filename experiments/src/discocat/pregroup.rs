@@ -115,6 +115,19 @@ pub struct Wiring {
     pub open: Vec<usize>,
 }
 
+impl Wiring {
+    /// The cups between word wires (numbered below `n`) with their nesting depth: 1 for a cup
+    /// that encloses none, one more than the deepest cup it encloses otherwise (drawing rows).
+    pub fn word_cups(&self, n: usize) -> Vec<(usize, usize, usize)> {
+        let mut out: Vec<(usize, usize, usize)> = Vec::new();
+        for &(a, b) in self.cups.iter().filter(|&&(_, b)| b < n) {
+            let depth = 1 + out.iter().filter(|(c, e, _)| *c > a && *e < b).map(|x| x.2).max().unwrap_or(0);
+            out.push((a, b, depth));
+        }
+        out
+    }
+}
+
 impl Diagram {
     /// Traces the ops over numbered wires (word wires first, box outputs numbered after them).
     pub fn wiring(&self) -> Result<Wiring, DiscoError> {
@@ -268,12 +281,8 @@ impl Diagram {
             names.push_str(&format!("{:<w$}", word.name, w = at - start));
             types.push_str(&format!("{:<w$}", tys.join(" "), w = at - start));
         }
-        let mut depth = vec![0usize; w.cups.len()];
-        for (k, &(a, b)) in w.cups.iter().enumerate() {
-            depth[k] = 1 + w.cups[..k].iter().enumerate().filter(|(_, (c, d))| *c > a && *d < b && *c < n && *d < n).map(|(j, _)| depth[j]).max().unwrap_or(0);
-        }
-        let word_cups: Vec<usize> = (0..w.cups.len()).filter(|&k| w.cups[k].1 < n).collect();
-        let rows = word_cups.iter().map(|&k| depth[k]).max().unwrap_or(0);
+        let word_cups = w.word_cups(n);
+        let rows = word_cups.iter().map(|c| c.2).max().unwrap_or(0);
         let mut out = vec![names.trim_end().to_string(), types.trim_end().to_string()];
         let mut closed = vec![false; n];
         for r in 1..=rows {
@@ -281,8 +290,7 @@ impl Diagram {
             for i in (0..n).filter(|&i| !closed[i]) {
                 line[col[i]] = '│';
             }
-            for &k in word_cups.iter().filter(|&&k| depth[k] == r) {
-                let (a, b) = w.cups[k];
+            for &(a, b, _) in word_cups.iter().filter(|c| c.2 == r) {
                 for c in line.iter_mut().take(col[b]).skip(col[a] + 1) {
                     *c = '─';
                 }

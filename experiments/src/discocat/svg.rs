@@ -31,15 +31,11 @@ pub fn draw(d: &Diagram) -> String {
         body += &format!("<text x='{:.1}' y='{:.1}' text-anchor='middle' font-size='14'>{}</text>", left + width / 2.0, TOP + 20.0, esc(&word.name));
         left += width + 12.0;
     }
-    let word_cups: Vec<(usize, usize)> = w.cups.iter().copied().filter(|&(_, b)| b < n).collect();
-    let mut depth = vec![0usize; word_cups.len()];
-    for (k, &(a, b)) in word_cups.iter().enumerate() {
-        depth[k] = 1 + word_cups[..k].iter().zip(&depth).filter(|((c, e), _)| *c > a && *e < b).map(|(_, h)| *h).max().unwrap_or(0);
-    }
-    let rows = depth.iter().copied().max().unwrap_or(0) as f64;
+    let word_cups = w.word_cups(n);
+    let rows = word_cups.iter().map(|c| c.2).max().unwrap_or(0) as f64;
     let bottom = base + CUP_H * (rows + 1.0) + 24.0;
-    for (k, &(a, b)) in word_cups.iter().enumerate() {
-        let y = base + 10.0 + CUP_H * (depth[k] as f64 - 0.5);
+    for &(a, b, depth) in &word_cups {
+        let y = base + 10.0 + CUP_H * (depth as f64 - 0.5);
         body += &format!("<path d='M{:.1},{base} L{:.1},{y:.1} C{:.1},{:.1} {:.1},{:.1} {:.1},{y:.1} L{:.1},{base}' fill='none' stroke='#222' stroke-width='1.6'/>", x[a], x[a], x[a], y + CUP_H * 0.6, x[b], y + CUP_H * 0.6, x[b], x[b]);
     }
     for (i, &xi) in x.iter().enumerate() {

@@ -4,7 +4,7 @@
 use super::enumerate::enumerate;
 use super::examples::{self, Function};
 use super::sampler::{self, Estimate, Weighted};
-use super::smc::{self, Resampler};
+use super::smc::{self, Population, Resampler};
 use super::traced;
 use reprise_core::{Experiment, ExperimentError, MediaType, Outputs, ParamSpec, RunCtx};
 use serde_json::{Value, json};
@@ -22,7 +22,7 @@ fn resampler(ctx: &RunCtx) -> Result<Resampler, ExperimentError> {
 }
 
 /// `runs` independent SMC runs of `p`: each run's population, with the run's log Ẑ.
-fn smc_runs<T: Clone + 'static>(ctx: &RunCtx, p: &super::Prob<T>, steps: usize, particles: usize, runs: usize) -> Result<Vec<(Vec<(T, f64)>, f64)>, ExperimentError> {
+fn smc_runs<T: Clone + 'static>(ctx: &RunCtx, p: &super::Prob<T>, steps: usize, particles: usize, runs: usize) -> Result<Vec<(Population<T>, f64)>, ExperimentError> {
     let pop = smc::population(p.clone(), particles, steps, resampler(ctx)?);
     let mut rng = ctx.rng("smc");
     ctx.progress.start("SMC runs", runs as u64);
@@ -43,7 +43,7 @@ fn mean_z<T>(runs: &[(T, f64)]) -> Estimate {
 
 /// E[f] over all runs' particles, each run weighted by its Ẑ (proper weighting), with the
 /// between-run standard error of the per-run estimates.
-fn smc_expect<T>(runs: &[(Vec<(T, f64)>, f64)], f: impl Fn(&T) -> f64) -> Estimate {
+fn smc_expect<T>(runs: &[(Population<T>, f64)], f: impl Fn(&T) -> f64) -> Estimate {
     let per: Vec<f64> = runs.iter().map(|(pop, _)| pop.iter().map(|(x, w)| w * f(x)).sum()).collect();
     let m = runs.iter().map(|r| r.1).fold(f64::NEG_INFINITY, f64::max);
     let z: Vec<f64> = runs.iter().map(|r| (r.1 - m).exp()).collect();

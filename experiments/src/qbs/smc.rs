@@ -110,7 +110,7 @@ impl Resampler {
 /// weight is the evidence estimate Ẑ, unbiased for p's total mass; its value a particle drawn by
 /// weight (`collapse` of the final population). Any `steps` is valid; one per observation is usual.
 pub fn smc<T: Clone + 'static>(p: Prob<T>, n: usize, steps: usize, resampler: Resampler) -> Prob<T> {
-    population(p, n, steps, resampler).bind(|pop: Vec<(T, f64)>| {
+    population(p, n, steps, resampler).bind(|pop: Population<T>| {
         Prob::new(move |h| {
             let w: Vec<f64> = pop.iter().map(|x| x.1).collect();
             pop[h.categorical(&w)].0.clone()
@@ -118,8 +118,11 @@ pub fn smc<T: Clone + 'static>(p: Prob<T>, n: usize, steps: usize, resampler: Re
     })
 }
 
-/// The final SMC population: values with normalised weights; the run is scored by log Ẑ.
-pub fn population<T: Clone + 'static>(p: Prob<T>, n: usize, steps: usize, resampler: Resampler) -> Prob<Vec<(T, f64)>> {
+/// Values with normalised weights.
+pub type Population<T> = Vec<(T, f64)>;
+
+/// The final SMC population; the run is scored by log Ẑ.
+pub fn population<T: Clone + 'static>(p: Prob<T>, n: usize, steps: usize, resampler: Resampler) -> Prob<Population<T>> {
     Prob::new(move |h| {
         let mut traces: Vec<Vec<Choice>> = vec![Vec::new(); n];
         let mut prev = vec![0.0f64; n];
