@@ -24,6 +24,11 @@ pub trait Experiment: Send + Sync {
     fn optional_inputs(&self) -> Vec<&'static str> {
         Vec::new()
     }
+    /// The compute backend these params ask for (`auto`, `cpu` or `cuda`), or `None` when the
+    /// run never leaves the CPU. The runner resolves it and records the contract in the spec.
+    fn backend_request(&self, _params: &crate::params::Params) -> Option<String> {
+        None
+    }
     /// Runs once. Must be a pure function of the context: same context, same bytes.
     fn run(&self, ctx: &RunCtx) -> Result<Outputs, ExperimentError>;
 }

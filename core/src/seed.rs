@@ -35,6 +35,13 @@ impl Seed {
         ChaCha20Rng::from_seed(self.stream_key(name))
     }
 
+    /// The Philox4x32-10 key of the stream `name` (GPU kernels and their CPU twins): the first 8
+    /// bytes of [`Seed::stream_key`] as two little-endian words.
+    pub fn philox_key(self, name: &str) -> [u32; 2] {
+        let k = self.stream_key(name);
+        [u32::from_le_bytes([k[0], k[1], k[2], k[3]]), u32::from_le_bytes([k[4], k[5], k[6], k[7]])]
+    }
+
     /// The generator of task `index` of the parallel stream `name`: the stream `"<name>/<index>"`.
     pub fn stream_at(self, name: &str, index: u64) -> ChaCha20Rng {
         self.stream(&format!("{name}/{index}"))

@@ -2,6 +2,7 @@
 //! here (the only crate that reads environment variables).
 
 use reprise_runner::Environment;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// The repository this binary was built from (the workspace root at compile time).
@@ -39,6 +40,15 @@ fn host() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
+/// A run's backend request → the contract its spec records; says why when `auto` stays on the CPU.
+fn resolve_backend(request: &str) -> Result<BTreeMap<String, String>, String> {
+    let contract = reprise_gpu::resolve_contract(request)?;
+    if request == "auto" && contract.get("kind").map(String::as_str) == Some("cpu") {
+        eprintln!("note: backend=auto runs on the CPU ({})", reprise_gpu::cuda_unavailable().unwrap_or_default());
+    }
+    Ok(contract)
+}
+
 pub fn environment(repo: PathBuf) -> Environment {
     let mut features = Vec::new();
     if cfg!(feature = "cuda") {
@@ -50,6 +60,7 @@ pub fn environment(repo: PathBuf) -> Environment {
         target: env!("REPRISE_TARGET").to_string(),
         features,
         backend: reprise_gpu::default_backend().contract(),
+        resolve_backend: resolve_backend,
         threads: rayon::current_num_threads(),
         cpu_features: cpu_features(),
         host: host(),

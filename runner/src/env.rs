@@ -13,10 +13,20 @@ pub struct Environment {
     pub target: String,
     pub features: Vec<String>,
     pub backend: BTreeMap<String, String>,
+    /// Resolves a run's backend request (`auto`, `cpu`, `cuda`) to the contract its spec records.
+    pub resolve_backend: fn(&str) -> Result<BTreeMap<String, String>, String>,
     pub threads: usize,
     pub cpu_features: Vec<String>,
     pub host: String,
     pub reprise_version: String,
+}
+
+/// A resolver for binaries without GPU support: everything runs on the CPU reference.
+pub fn cpu_only(request: &str) -> Result<BTreeMap<String, String>, String> {
+    match request {
+        "auto" | "cpu" => Ok(BTreeMap::from([("kind".to_string(), "cpu".to_string())])),
+        other => Err(format!("backend `{other}` is not available in this build: use backend=cpu or auto")),
+    }
 }
 
 impl Environment {

@@ -86,6 +86,10 @@ impl Runner<'_> {
         inputs: BTreeMap<String, String>,
         code: &CodeState,
     ) -> Result<RunSpec, RunnerError> {
+        let backend = match exp.backend_request(&params) {
+            Some(req) => (self.env.resolve_backend)(&req).map_err(|why| RunnerError::User(format!("{}: {why}", exp.name())))?,
+            None => self.env.backend.clone(),
+        };
         let diff = match &code.diff {
             Some(bytes) => Some(self.store.put_bytes(bytes)?.hex()),
             None => None,
@@ -102,7 +106,7 @@ impl Runner<'_> {
             toolchain: self.env.toolchain.clone(),
             target: self.env.target.clone(),
             features: self.env.features.clone(),
-            backend: self.env.backend.clone(),
+            backend,
         })
     }
 

@@ -92,3 +92,31 @@ fn show_prints_an_output_and_runs_lists_newest_first() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("has no output `nope.csv` (it has: hits.npy, samples.npy, summary.json)"), "{}", r.stderr);
 }
+
+#[test]
+fn backend_requests_resolve_into_the_spec_and_never_change_outputs() {
+    let sb = Sandbox::new();
+    let base = ["run", "rdd.r3d", "--json", "-p", "multipliers=rademacher", "-p", "draws=300"];
+    let run = |backend: &str| {
+        let mut args = base.to_vec();
+        args.extend(["-p", backend]);
+        ok(sb.cmd(&args)).json()
+    };
+    let (cpu, auto) = (run("backend=cpu"), run("backend=auto"));
+    assert_eq!(cpu["outputs"], auto["outputs"], "auto gives the CPU's bytes");
+    let spec = ok(sb.cmd(&["--json", "show", cpu["run"].as_str().unwrap()])).json();
+    assert_eq!(spec["spec"]["backend"]["kind"], "cpu", "{spec}");
+    // Gaussian multipliers never ask for a backend: the spec records the CPU reference.
+    let gauss = ok(sb.cmd(&["run", "rdd.r3d", "--json", "-p", "draws=300", "-p", "backend=cuda"])).json();
+    assert!(gauss["outputs"]["summary.json"].is_object());
+    let mut cuda = base.to_vec();
+    cuda.extend(["-p", "backend=cuda"]);
+    let r = try_run(sb.cmd(&cuda));
+    if reprise_gpu::cuda_unavailable().is_some() {
+        assert_ne!(r.code, 0);
+        assert!(r.stderr.contains("backend `cuda` was asked for but no CUDA device can be used") && r.stderr.contains("backend=auto"), "{}", r.stderr);
+    } else {
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&r.stdout).unwrap()["outputs"], cpu["outputs"], "CUDA gives the CPU's bytes");
+    }
+}

@@ -448,3 +448,18 @@ fn vectors_fall_back_to_the_lowercase_word() {
     let v = Vectors::parse("japanese 1 2\n", "t").unwrap();
     assert_eq!(v.get("Japanese"), Some(&[1.0, 2.0][..]));
 }
+
+#[test]
+fn the_gpu_crates_cpu_twin_gives_the_batch_matvecs_bits() {
+    // reprise-gpu's grouped matvecs (whose CUDA kernel is checked bitwise against this twin on a
+    // GPU machine) must give exactly what the batch path computes here, tail included (d = 7).
+    use super::batch;
+    use reprise_gpu::Backend;
+    for d in [7, 12] {
+        let (nouns, _, rels, _) = batch_data(d, 5);
+        let xs: Vec<&[f64]> = (0..9).map(|k| &nouns[k * d..(k + 1) * d]).collect();
+        let want = batch::matvecs(&rels[..d * d], &xs);
+        let got = reprise_gpu::Cpu.grouped_matvecs(&rels[..d * d], d, &[0; 9], &nouns[..9 * d]).unwrap();
+        assert_eq!(got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "d={d}");
+    }
+}

@@ -82,6 +82,7 @@ impl World {
             target: "test-target".into(),
             features: vec![],
             backend: BTreeMap::from([("kind".into(), "cpu".into())]),
+            resolve_backend: reprise_runner::env::cpu_only,
             threads: 1,
             cpu_features: vec![],
             host: "test".into(),

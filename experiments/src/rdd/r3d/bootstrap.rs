@@ -106,7 +106,7 @@ const BLOCK: usize = 8;
 
 /// Draws (P_b, M_b, ν_b) for a block of multiplier columns: the plus- and minus-side perturbations
 /// of every quantile and the take-up perturbation. Each draw sums units in index order.
-fn draw_block(s: &Scores, xis: &[Vec<f64>]) -> Vec<(Vec<f64>, Vec<f64>, f64)> {
+fn draw_block(s: &Scores, xis: &[Vec<f64>]) -> Vec<Draw> {
     let m = s.a.ncols();
     let d = xis.len();
     let (mut p, mut mm) = (vec![0.0; m * d], vec![0.0; m * d]);
@@ -129,18 +129,60 @@ fn draw_block(s: &Scores, xis: &[Vec<f64>]) -> Vec<(Vec<f64>, Vec<f64>, f64)> {
         .collect()
 }
 
+/// One draw: plus-side and minus-side perturbations of every quantile, and of the take-up jump.
+type Draw = (Vec<f64>, Vec<f64>, f64);
+
 /// Runs `b` draws with multipliers `xi(b)` (n standard normals each) and forms the band and tests
 /// at level `alpha` over grid points in `range`. Returns the band and the B × m draws of τ*.
 pub fn run(u: &Units, est: &Estimate, s: &Scores, b: usize, xi: impl Fn(usize) -> Vec<f64> + Sync, alpha: f64, range: [f64; 2]) -> (Band, Array2<f64>) {
-    let m = u.grid.len();
     let starts: Vec<usize> = (0..b).step_by(BLOCK).collect();
-    let draws: Vec<(Vec<f64>, Vec<f64>, f64)> = starts
+    let draws: Vec<Draw> = starts
         .into_par_iter()
         .map(|b0| draw_block(s, &(b0..(b0 + BLOCK).min(b)).map(&xi).collect::<Vec<_>>()))
         .collect::<Vec<_>>()
         .into_iter()
         .flatten()
         .collect();
+    summarise(u, est, &draws, alpha, range)
+}
+
+/// The same bootstrap with Rademacher multipliers made from Philox under `key` (draw b is stream
+/// b, layout v2 of `reprise_gpu::layout`) on `backend`: the CPU and CUDA backends give the same
+/// bits. Each draw sums units in index order, the take-up perturbation as one more column.
+pub fn run_rademacher(
+    u: &Units,
+    est: &Estimate,
+    s: &Scores,
+    b: usize,
+    backend: &dyn reprise_gpu::Backend,
+    key: [u32; 2],
+    alpha: f64,
+    range: [f64; 2],
+) -> Result<(Band, Array2<f64>), reprise_gpu::GpuError> {
+    let m = s.a.ncols();
+    let cols = m + usize::from(s.take_up.is_some());
+    let mut a = Vec::with_capacity(s.a.nrows() * cols);
+    for (i, row) in s.a.rows().into_iter().enumerate() {
+        a.extend(row.iter());
+        if let Some(e) = &s.take_up {
+            a.push(e[i]);
+        }
+    }
+    let sides = backend.rademacher_sides(&a, cols, &s.plus, key, 0, b)?;
+    let draws: Vec<Draw> = (0..b)
+        .map(|k| {
+            let (p, mm) = (&sides.plus[k * cols..(k + 1) * cols], &sides.minus[k * cols..(k + 1) * cols]);
+            let nu = if cols > m { p[m] - mm[m] } else { 0.0 };
+            (p[..m].to_vec(), mm[..m].to_vec(), nu)
+        })
+        .collect();
+    Ok(summarise(u, est, &draws, alpha, range))
+}
+
+/// The band and tests from the draws (P_b, M_b, ν_b).
+fn summarise(u: &Units, est: &Estimate, draws: &[Draw], alpha: f64, range: [f64; 2]) -> (Band, Array2<f64>) {
+    let m = u.grid.len();
+    let b = draws.len();
     let numer: Vec<f64> = est.int_plus.iter().zip(&est.int_minus).map(|(a, c)| a - c).collect();
     let mut taus = Array2::<f64>::zeros((b, m));
     for (k, (p, mm, nu)) in draws.iter().enumerate() {

@@ -116,13 +116,30 @@ pub fn band_figure(title: &str, grid: &[f64], tau: &[f64], band: &Band) -> serde
     })
 }
 
-/// Estimate and bootstrap with multipliers from the run's `bootstrap` stream (one per draw).
-pub fn analyse(u: &Units, st: &Settings, draws: usize, alpha: f64, range: [f64; 2], ctx: &RunCtx, stream: &str) -> Result<(Estimate, Band), ExperimentError> {
+/// Where the bootstrap's multipliers come from.
+pub enum Multipliers {
+    /// Standard normals, one ChaCha stream per draw (`<stream>/<b>`), summed on the CPU.
+    Gaussian,
+    /// ±1 from Philox under the stream's key, summed on a backend (CPU or CUDA: same bits).
+    Rademacher(std::sync::Arc<dyn reprise_gpu::Backend>),
+}
+
+/// Estimate and bootstrap with multipliers from the run's `stream` (one per draw).
+pub fn analyse(u: &Units, st: &Settings, draws: usize, alpha: f64, range: [f64; 2], ctx: &RunCtx, stream: &str, mult: &Multipliers) -> Result<(Estimate, Band), ExperimentError> {
     let e = estimate(u, st)?;
     let s = bootstrap::scores(u, &e, st.quirks);
     let n = u.n();
-    let (band, _) = bootstrap::run(u, &e, &s, draws, |b| { let mut r = ctx.rng_at(stream, b as u64); (0..n).map(|_| StandardNormal.sample(&mut r)).collect() }, alpha, range);
+    let (band, _) = match mult {
+        Multipliers::Gaussian => bootstrap::run(u, &e, &s, draws, |b| { let mut r = ctx.rng_at(stream, b as u64); (0..n).map(|_| StandardNormal.sample(&mut r)).collect() }, alpha, range),
+        Multipliers::Rademacher(backend) => bootstrap::run_rademacher(u, &e, &s, draws, backend.as_ref(), ctx.seed.philox_key(stream), alpha, range).map_err(|e| ExperimentError::Failed(e.to_string()))?,
+    };
     Ok((e, band))
+}
+
+/// The backend a run asked for, resolved (the runner recorded the same contract in the spec).
+pub fn backend(request: &str) -> Result<std::sync::Arc<dyn reprise_gpu::Backend>, ExperimentError> {
+    let req: reprise_gpu::Request = request.parse().map_err(|e: reprise_gpu::GpuError| ExperimentError::Failed(e.to_string()))?;
+    reprise_gpu::select(req).map(|s| s.backend).map_err(|e| ExperimentError::Failed(e.to_string()))
 }
 
 impl Experiment for R3d {
@@ -159,7 +176,12 @@ impl Experiment for R3d {
             ParamSpec::bool("pilot_kernel_as_chosen", false, "corrected Q1: the selector's pilot uses the chosen kernel (package: always triangular)"),
             ParamSpec::bool("all_kernel_units", false, "corrected Q3: variance pieces and residuals from every unit the kernel reaches (package: positive intercept weights only)"),
             ParamSpec::bool("take_up_weights", false, "corrected Q4: fuzzy bootstrap weights take-up residuals with the take-up fit's weights"),
+            ParamSpec::choice("multipliers", "gaussian", &["gaussian", "rademacher"], "bootstrap multipliers: gaussian (the package's) or rademacher (±1 from Philox; runs on the GPU with backend=cuda, same bits)"),
+            ParamSpec::choice("backend", "auto", &["auto", "cpu", "cuda"], "with rademacher multipliers: where the bootstrap sums run (auto: CUDA when usable, else CPU)"),
         ]
+    }
+    fn backend_request(&self, params: &reprise_core::Params) -> Option<String> {
+        (params.str("multipliers") == "rademacher").then(|| params.str("backend").to_string())
     }
     fn optional_inputs(&self) -> Vec<&'static str> {
         vec!["data"]
@@ -186,8 +208,12 @@ impl Experiment for R3d {
             coverage: p.bool("coverage"),
             quirks: Quirks { pilot_kernel_as_chosen: p.bool("pilot_kernel_as_chosen"), all_kernel_units: p.bool("all_kernel_units"), take_up_weights: p.bool("take_up_weights") },
         };
+        let mult = match p.str("multipliers") {
+            "rademacher" => Multipliers::Rademacher(backend(p.str("backend"))?),
+            _ => Multipliers::Gaussian,
+        };
         ctx.progress.start("R3D: bandwidths, estimate, multiplier bootstrap", 1);
-        let (e, band) = analyse(&u, &st, p.int("draws") as usize, p.float("alpha"), [p.float("test_from"), p.float("test_to")], ctx, "bootstrap")?;
+        let (e, band) = analyse(&u, &st, p.int("draws") as usize, p.float("alpha"), [p.float("test_from"), p.float("test_to")], ctx, "bootstrap", &mult)?;
         ctx.progress.finish();
         let mut out = Outputs::new();
         let rows: Vec<Vec<String>> = (0..u.grid.len())

@@ -289,3 +289,19 @@ fn simulation_is_identical_on_any_thread_count() {
     assert_eq!(s["cells"].as_array().unwrap().len(), 2, "one cell × two methods");
     assert_eq!(s["cells"][0]["replications"].as_u64().unwrap() + s["cells"][0]["failed"].as_u64().unwrap(), 6);
 }
+
+#[test]
+fn rademacher_bootstrap_on_a_backend_equals_the_plain_sum_over_the_same_signs() {
+    // The backend path (Philox signs, sides summed in unit order) against the generic bootstrap
+    // fed the same ±1 multipliers: a sharp design has no take-up column, so every bit agrees.
+    let u = units("sharp_simple_20", &twenty());
+    let e = estimate(&u, &Settings::default()).unwrap();
+    let s = bootstrap::scores(&u, &e, Default::default());
+    let key = [0xdead_beef, 42];
+    let (band, taus) = bootstrap::run_rademacher(&u, &e, &s, 300, &reprise_gpu::Cpu, key, 0.05, [0.0, 1.0]).unwrap();
+    let signs = |b: usize| reprise_gpu::layout::rademacher_negative(key, b as u64, u.n()).into_iter().map(|neg| if neg { -1.0 } else { 1.0 }).collect();
+    let (want_band, want_taus) = bootstrap::run(&u, &e, &s, 300, signs, 0.05, [0.0, 1.0]);
+    assert_eq!(taus, want_taus);
+    assert_eq!(serde_json::to_string(&band).unwrap(), serde_json::to_string(&want_band).unwrap());
+    assert!(band.critical_value > 0.0 && band.upper.iter().zip(&band.lower).all(|(a, b)| a > b));
+}
