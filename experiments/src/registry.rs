@@ -2,7 +2,7 @@
 
 use reprise_core::Experiment;
 
-static ALL: &[&dyn Experiment] = &[&crate::demo::pi::Pi, &crate::causal::lalonde::Lalonde, &crate::causal::simulation::Simulation, &crate::rdd::scalar::Scalar, &crate::rdd::r3d::experiment::R3d, &crate::rdd::r3d::simulation::R3dSimulation, &crate::rdd::jump_simulation::JumpSimulation, &crate::discocat::experiment::Gs2011, &crate::discocat::compose::Compose, &crate::qbs::experiment::Regression, &crate::qbs::experiment::Sprinkler, &crate::qbs::experiment::Hmm, &crate::qbs::experiment::DeFinetti, &crate::qbs::experiment::Gp];
+static ALL: &[&dyn Experiment] = &[&crate::demo::pi::Pi, &crate::causal::lalonde::Lalonde, &crate::causal::simulation::Simulation, &crate::rdd::scalar::Scalar, &crate::rdd::r3d::experiment::R3d, &crate::rdd::r3d::simulation::R3dSimulation, &crate::rdd::jump_simulation::JumpSimulation, &crate::discocat::experiment::Gs2011, &crate::discocat::compose::Compose, &crate::qbs::experiment::Regression, &crate::qbs::experiment::Sprinkler, &crate::qbs::experiment::Hmm, &crate::qbs::experiment::DeFinetti, &crate::qbs::experiment::Gp, &crate::qbs::experiment::Clustering];
 
 /// Every experiment, in name order.
 pub fn all() -> Vec<&'static dyn Experiment> {

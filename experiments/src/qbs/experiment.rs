@@ -1,5 +1,6 @@
 //! The QBS experiments: `qbs.regression` (LICS 2017 §VI, every inference method against the exact
-//! posterior), `qbs.sprinkler`, `qbs.hmm` (SMC against the forward algorithm) and `qbs.definetti`.
+//! posterior), `qbs.sprinkler`, `qbs.hmm` (SMC against the forward algorithm), `qbs.definetti`,
+//! `qbs.gp` and `qbs.clustering` (DP mixture: SMC and resample-move SMC against enumeration).
 
 use super::enumerate::enumerate;
 use super::examples::{self, Function};
@@ -23,9 +24,15 @@ fn resampler(ctx: &RunCtx) -> Result<Resampler, ExperimentError> {
 
 /// `runs` independent SMC runs of `p`: each run's population, with the run's log Ẑ.
 fn smc_runs<T: Clone + 'static>(ctx: &RunCtx, p: &super::Prob<T>, steps: usize, particles: usize, runs: usize) -> Result<Vec<(Population<T>, f64)>, ExperimentError> {
-    let pop = smc::population(p.clone(), particles, steps, resampler(ctx)?);
-    let mut rng = ctx.rng("smc");
-    ctx.progress.start("SMC runs", runs as u64);
+    rm_runs(ctx, p, steps, particles, runs, 0, "smc")
+}
+
+/// The same with `moves` MH rejuvenation steps per particle after each resampling, from the
+/// random stream `stream`.
+fn rm_runs<T: Clone + 'static>(ctx: &RunCtx, p: &super::Prob<T>, steps: usize, particles: usize, runs: usize, moves: usize, stream: &str) -> Result<Vec<(Population<T>, f64)>, ExperimentError> {
+    let pop = smc::resample_move_population(p.clone(), particles, steps, resampler(ctx)?, moves, smc::Acceptance::Correct);
+    let mut rng = ctx.rng(stream);
+    ctx.progress.start(if moves == 0 { "SMC runs" } else { "resample-move SMC runs" }, runs as u64);
     let out = (0..runs)
         .map(|_| {
             ctx.progress.advance(1);
@@ -333,6 +340,86 @@ impl Experiment for Gp {
         data.push(json!({"type": "scatter", "mode": "markers", "x": super::gp::GP_DATA.iter().map(|d| d.0).collect::<Vec<_>>(), "y": super::gp::GP_DATA.iter().map(|d| d.1).collect::<Vec<_>>(), "marker": {"color": "#222"}, "name": "data"}));
         let fig = json!({"data": data, "layout": {"title": {"text": "GP regression: posterior over functions"}, "xaxis": {"title": {"text": "x"}}, "yaxis": {"title": {"text": "f(x)"}}}});
         out.bytes("posterior.plotly.json", MediaType::PLOTLY, reprise_core::canon::to_vec(&fig)?);
+        Ok(out)
+    }
+}
+
+pub struct Clustering;
+
+impl Experiment for Clustering {
+    fn name(&self) -> &'static str {
+        "qbs.clustering"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn description(&self) -> &'static str {
+        "Dirichlet-process mixture (CRP α = 0.3) of 2-d Gaussians on nine points: SMC and resample-move SMC on the program with explicit means, against the exact partition posterior"
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![
+            ParamSpec::float("alpha", 0.3, 1e-3, 100.0, "CRP concentration α"),
+            ParamSpec::float("prior_sd", 2.0, 1e-3, 1e3, "prior sd of each coordinate of a cluster mean"),
+            ParamSpec::float("noise", 0.5, 1e-3, 1e3, "sd of a point around its cluster mean"),
+            ParamSpec::int("particles", 2000, 2, 1_000_000, "particles per SMC run"),
+            ParamSpec::int("smc_runs", 40, 2, 100_000, "independent runs of each sampler"),
+            ParamSpec::int("moves", 3, 1, 1000, "MH rejuvenation moves per particle after each resampling (resample-move SMC)"),
+            ParamSpec::choice("resampler", "systematic", &Resampler::NAMES, "resampling scheme"),
+        ]
+    }
+
+    fn run(&self, ctx: &RunCtx) -> Result<Outputs, ExperimentError> {
+        use super::clustering::{DATA, Mixture, clusters};
+        let p = &ctx.params;
+        let mix = Mixture { alpha: p.float("alpha"), prior_sd: p.float("prior_sd"), noise: p.float("noise") };
+        let data = std::rc::Rc::new(DATA.to_vec());
+        let n = data.len();
+        let exact = mix.exact(data.clone());
+        let z_exact = exact.mass();
+        let kmax = n;
+        let exact_k: Vec<f64> = (1..=kmax).map(|k| exact.items.iter().filter(|(z, _)| clusters(z) == k).map(|(_, m)| m).sum::<f64>() / z_exact).collect();
+        let co = |a: usize, b: usize| exact.items.iter().filter(|(z, _)| z[a] == z[b]).map(|(_, m)| m).sum::<f64>() / z_exact;
+        let co_matrix: Vec<Vec<f64>> = (0..n).map(|a| (0..n).map(|b| co(a, b)).collect()).collect();
+        let (map, map_mass) = exact.items.iter().fold((Vec::new(), 0.0), |best, (z, m)| if *m > best.1 { (z.clone(), *m) } else { best });
+        let (particles, runs) = (p.int("particles") as usize, p.int("smc_runs") as usize);
+        let program = mix.program(data.clone());
+        let mut methods = serde_json::Map::new();
+        let mut bars = Vec::new();
+        for (name, moves, stream) in [("smc", 0usize, "smc"), ("rmsmc", p.int("moves") as usize, "rmsmc")] {
+            let rs = rm_runs(ctx, &program, n, particles, runs, moves, stream)?;
+            let ks: Vec<Estimate> = (1..=kmax).map(|k| smc_expect(&rs, |z: &Vec<usize>| f64::from(u8::from(clusters(z) == k)))).collect();
+            let same = smc_expect(&rs, |z: &Vec<usize>| f64::from(u8::from(z[4] == z[7])));
+            let z = mean_z(&rs);
+            methods.insert(
+                name.into(),
+                json!({"moves": moves, "particles": particles, "runs": runs, "evidence": est(z), "evidence_ratio": z.value / z_exact,
+                    "p_clusters": ks.iter().map(|e| est(*e)).collect::<Vec<_>>(), "p_same_4_7": est(same),
+                    "max_error_in_se": ks.iter().zip(&exact_k).map(|(e, x)| if e.se > 0.0 { (e.value - x).abs() / e.se } else { 0.0 }).fold(0.0, f64::max)}),
+            );
+            bars.push(json!({"type": "bar", "name": if moves == 0 { format!("SMC ({particles} particles × {runs} runs)") } else { format!("resample-move SMC ({moves} moves)") },
+                "x": (1..=kmax).collect::<Vec<_>>(), "y": ks.iter().map(|e| e.value).collect::<Vec<_>>(), "error_y": {"type": "data", "array": ks.iter().map(|e| 2.0 * e.se).collect::<Vec<_>>()}}));
+        }
+        bars.insert(0, json!({"type": "bar", "name": "exact (enumeration)", "x": (1..=kmax).collect::<Vec<_>>(), "y": exact_k}));
+        let summary = json!({
+            "model": {"alpha": mix.alpha, "prior_sd": mix.prior_sd, "noise": mix.noise, "points": n, "data": DATA},
+            "exact": {"evidence": z_exact, "log_evidence": z_exact.ln(), "partitions": exact.items.len(), "p_clusters": exact_k,
+                "map_partition": map, "map_probability": map_mass / z_exact, "co_clustering": co_matrix},
+            "inference": methods,
+            "note": "exact: the collapsed (conjugate) program enumerated over all Bell(9) = 21147 partitions; samplers run the program with explicit cluster means; error bars are 2 between-run standard errors",
+        });
+        let mut out = Outputs::new();
+        out.json("summary.json", &summary)?;
+        let fig = json!({"data": bars, "layout": {"title": {"text": "DP mixture: posterior number of clusters"}, "barmode": "group", "xaxis": {"title": {"text": "clusters K"}, "range": [0.5, 5.5]}, "yaxis": {"title": {"text": "P(K | data)"}}}});
+        out.bytes("clusters.plotly.json", MediaType::PLOTLY, reprise_core::canon::to_vec(&fig)?);
+        let points: Vec<Value> = (0..clusters(&map))
+            .map(|c| {
+                let idx: Vec<usize> = (0..n).filter(|&i| map[i] == c).collect();
+                json!({"type": "scatter", "mode": "markers+text", "name": format!("cluster {}", c + 1), "x": idx.iter().map(|&i| DATA[i][0]).collect::<Vec<_>>(),
+                    "y": idx.iter().map(|&i| DATA[i][1]).collect::<Vec<_>>(), "text": idx.iter().map(|i| i.to_string()).collect::<Vec<_>>(), "textposition": "top center", "marker": {"size": 12}})
+            })
+            .collect();
+        let fig = json!({"data": points, "layout": {"title": {"text": format!("the data, coloured by the most probable partition (posterior probability {:.3})", map_mass / z_exact)}, "xaxis": {"title": {"text": "y₁"}}, "yaxis": {"title": {"text": "y₂"}, "scaleanchor": "x"}}});
+        out.bytes("partition.plotly.json", MediaType::PLOTLY, reprise_core::canon::to_vec(&fig)?);
         Ok(out)
     }
 }

@@ -6,6 +6,7 @@
 //! ([`sampler`]), a trace replayer for Metropolis–Hastings ([`traced`]) and SMC's particle
 //! replayer ([`smc`], itself a program transformer, so SMC over the enumerator is exact).
 
+pub mod clustering;
 pub mod enumerate;
 pub mod examples;
 pub mod experiment;

@@ -1,19 +1,27 @@
-//! Sequential Monte Carlo as a program transformer (monad-bayes' `smc`): N particles, each run
-//! suspended after its k-th score by replaying its recorded choices; populations reweighted by the
-//! incremental weights, resampled, and collapsed into one weighted value. All randomness —
-//! particles' and resampling's — comes from the outer handler, so `enumerate(smc(p))` is exact.
+//! Sequential Monte Carlo as a program transformer (monad-bayes' `smc`, and `rmsmc` with MH
+//! rejuvenation): N particles, each run suspended after its k-th score by replaying its recorded
+//! choices; populations reweighted, resampled, optionally moved, and collapsed into one weighted
+//! value. All randomness — particles', resampling's, moves' — comes from the outer handler, so
+//! `enumerate(smc(p))` and `enumerate(rmsmc(p))` are exact.
 
 use super::{Handler, Prob};
+use std::rc::Rc;
 
-/// A recorded random choice of one particle.
-#[derive(Clone, Copy, Debug)]
+/// A recorded random choice of one particle; a discrete one keeps the probabilities it was drawn
+/// from (rejuvenation redraws it from them, and prices a reused index when they change).
+#[derive(Clone, Debug)]
 enum Choice {
     Uniform(f64),
-    Index(usize),
+    Index(usize, Rc<[f64]>),
 }
 
 /// Replays a particle's choices and forwards new ones to the outer handler; counts scores and
-/// keeps only the first `limit`.
+/// keeps only the first `limit`. After the particle's `limit`-th score it is suspended: the rest
+/// of this run is ignored, so its choices are placeholders that draw nothing, and after
+/// resampling each copy draws its own future. Choices are reused by position; where a proposal
+/// changed the path so that a recorded choice is of the other kind (a uniform where an index is
+/// wanted), the rest of the trace is dropped and drawn afresh — a move the reverse proposal makes
+/// at the same position, so the MH ratio keeps its form.
 struct Replay<'a> {
     trace: &'a mut Vec<Choice>,
     pos: usize,
@@ -21,46 +29,112 @@ struct Replay<'a> {
     logw: f64,
     scores: usize,
     limit: usize,
-}
-
-impl Replay<'_> {
-    /// The next choice: replayed while the trace lasts, then drawn from the outer handler and
-    /// recorded. After the particle's `limit`-th score it is suspended: the rest of this run is
-    /// ignored, so its choices are placeholders (`idle`) that draw nothing, and after resampling
-    /// each copy draws its own future.
-    fn next(&mut self, draw: impl FnOnce(&mut dyn Handler) -> Choice, idle: Choice) -> Choice {
-        if self.pos < self.trace.len() {
-            self.pos += 1;
-            return self.trace[self.pos - 1];
-        }
-        if self.scores >= self.limit {
-            return idle;
-        }
-        let c = draw(&mut *self.outer);
-        self.trace.push(c);
-        self.pos += 1;
-        c
-    }
+    /// Σ log p′(i)/p(i) over replayed discrete choices whose probabilities changed (a proposal
+    /// that changed an earlier choice); zero when a trace replays as recorded.
+    reuse: f64,
 }
 
 impl Handler for Replay<'_> {
     fn uniform(&mut self) -> f64 {
-        match self.next(|h| Choice::Uniform(h.uniform()), Choice::Uniform(0.5)) {
-            Choice::Uniform(u) => u,
-            Choice::Index(_) => panic!("a particle's replay diverged: the program is not a function of its choices"),
+        // Suspended: a recorded choice past this point (a proposal's changed path) is dropped.
+        if self.scores >= self.limit {
+            return 0.5;
         }
+        if self.pos < self.trace.len() {
+            if let Choice::Uniform(u) = self.trace[self.pos] {
+                self.pos += 1;
+                return u;
+            }
+            self.trace.truncate(self.pos);
+        }
+        let u = self.outer.uniform();
+        self.trace.push(Choice::Uniform(u));
+        self.pos += 1;
+        u
     }
     fn categorical(&mut self, p: &[f64]) -> usize {
-        match self.next(|h| Choice::Index(h.categorical(p)), Choice::Index(p.iter().position(|&x| x > 0.0).unwrap_or(0))) {
-            Choice::Index(i) => i,
-            Choice::Uniform(_) => panic!("a particle's replay diverged: the program is not a function of its choices"),
+        if self.scores >= self.limit {
+            return p.iter().position(|&x| x > 0.0).unwrap_or(0);
         }
+        if self.pos < self.trace.len() && !matches!(self.trace[self.pos], Choice::Index(..)) {
+            self.trace.truncate(self.pos);
+        }
+        if self.pos < self.trace.len() {
+            self.pos += 1;
+            let Choice::Index(i, old) = &mut self.trace[self.pos - 1] else { unreachable!("checked just above") };
+            if **old != *p {
+                let now = p.get(*i).copied().unwrap_or(0.0);
+                self.reuse += now.ln() - old[*i].ln();
+                *old = Rc::from(p);
+                if now == 0.0 {
+                    // impossible under the new probabilities: weight zero, and a valid index so
+                    // the program can go on
+                    *i = p.iter().position(|&x| x > 0.0).unwrap_or(0);
+                }
+            }
+            return *i;
+        }
+        let i = self.outer.categorical(p);
+        self.trace.push(Choice::Index(i, Rc::from(p)));
+        self.pos += 1;
+        i
     }
     fn score(&mut self, log_w: f64) {
         self.scores += 1;
         if self.scores <= self.limit {
             self.logw += log_w;
         }
+    }
+}
+
+/// Runs `p` on `trace` up to its `limit`-th score: the value, the log weight of those scores, the
+/// reuse term; the trace keeps exactly the choices used.
+fn replay<T: 'static>(p: &Prob<T>, trace: &mut Vec<Choice>, outer: &mut dyn Handler, limit: usize) -> (T, f64, f64) {
+    let mut r = Replay { trace, pos: 0, outer, logw: 0.0, scores: 0, limit, reuse: 0.0 };
+    let x = p.run(&mut r);
+    let (lw, reuse, used) = (r.logw, r.reuse, r.pos);
+    trace.truncate(used);
+    (x, lw, reuse)
+}
+
+/// How an MH rejuvenation move accepts; `Wrong*` exist so tests can show the exact checks catch
+/// a broken kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acceptance {
+    /// min(1, w′·n·Πp′/p / (w·n′)): single-site MH with prior proposals (monad-bayes' mhTrans).
+    Correct,
+    /// Accepts every proposal (a sampler of the prior, not of the target).
+    WrongAlways,
+    /// Leaves out the n/n′ factor for a trace whose length changed.
+    WrongNoLengthCorrection,
+}
+
+/// One single-site MH move on a suspended particle targeting its program up to `limit` scores:
+/// a site picked uniformly, redrawn from its prior, accepted by `acc`. All randomness comes from
+/// `h` (site, redraw, and the accept decision as a two-way categorical), so it enumerates.
+fn rejuvenate<T: 'static>(p: &Prob<T>, trace: &mut Vec<Choice>, lw: &mut f64, limit: usize, acc: Acceptance, h: &mut dyn Handler) {
+    let n = trace.len();
+    if n == 0 {
+        return;
+    }
+    let site = h.categorical(&vec![1.0 / n as f64; n]);
+    let mut prop = trace.clone();
+    prop[site] = match &trace[site] {
+        Choice::Uniform(_) => Choice::Uniform(h.uniform()),
+        Choice::Index(_, q) => Choice::Index(h.categorical(q), q.clone()),
+    };
+    let (_, lw2, reuse) = replay(p, &mut prop, h, limit);
+    let length = if acc == Acceptance::WrongNoLengthCorrection { 0.0 } else { (n as f64).ln() - (prop.len() as f64).ln() };
+    let log_a = lw2 - *lw + reuse + length;
+    let a = match acc {
+        Acceptance::WrongAlways => 1.0,
+        _ if log_a >= 0.0 => 1.0,
+        _ if log_a.is_nan() => 0.0,
+        _ => log_a.exp(),
+    };
+    if h.categorical(&[a, 1.0 - a]) == 0 {
+        *trace = prop;
+        *lw = lw2;
     }
 }
 
@@ -110,12 +184,7 @@ impl Resampler {
 /// weight is the evidence estimate Ẑ, unbiased for p's total mass; its value a particle drawn by
 /// weight (`collapse` of the final population). Any `steps` is valid; one per observation is usual.
 pub fn smc<T: Clone + 'static>(p: Prob<T>, n: usize, steps: usize, resampler: Resampler) -> Prob<T> {
-    population(p, n, steps, resampler).bind(|pop: Population<T>| {
-        Prob::new(move |h| {
-            let w: Vec<f64> = pop.iter().map(|x| x.1).collect();
-            pop[h.categorical(&w)].0.clone()
-        })
-    })
+    collapse(population(p, n, steps, resampler))
 }
 
 /// Values with normalised weights.
@@ -123,6 +192,30 @@ pub type Population<T> = Vec<(T, f64)>;
 
 /// The final SMC population; the run is scored by log Ẑ.
 pub fn population<T: Clone + 'static>(p: Prob<T>, n: usize, steps: usize, resampler: Resampler) -> Prob<Population<T>> {
+    resample_move_population(p, n, steps, resampler, 0, Acceptance::Correct)
+}
+
+/// Resample-move SMC (monad-bayes' `rmsmc`): SMC whose particles each take `moves` MH steps after
+/// every resampling, targeting the program up to the scores seen so far. The moves leave each
+/// intermediate target invariant, so the meaning (and E[Ẑ] = Z) is unchanged; they restore the
+/// diversity resampling removes.
+pub fn rmsmc<T: Clone + 'static>(p: Prob<T>, n: usize, steps: usize, resampler: Resampler, moves: usize) -> Prob<T> {
+    collapse(resample_move_population(p, n, steps, resampler, moves, Acceptance::Correct))
+}
+
+/// A value drawn from a population by weight (the population's run already carries log Ẑ).
+pub fn collapse<T: Clone + 'static>(pop: Prob<Population<T>>) -> Prob<T> {
+    pop.bind(|pop: Population<T>| {
+        Prob::new(move |h| {
+            let w: Vec<f64> = pop.iter().map(|x| x.1).collect();
+            pop[h.categorical(&w)].0.clone()
+        })
+    })
+}
+
+/// The final population of SMC with `moves` rejuvenation steps per particle after each
+/// resampling (0: plain SMC), accepting by `acc`.
+pub fn resample_move_population<T: Clone + 'static>(p: Prob<T>, n: usize, steps: usize, resampler: Resampler, moves: usize, acc: Acceptance) -> Prob<Population<T>> {
     Prob::new(move |h| {
         let mut traces: Vec<Vec<Choice>> = vec![Vec::new(); n];
         let mut prev = vec![0.0f64; n];
@@ -134,9 +227,8 @@ pub fn population<T: Clone + 'static>(p: Prob<T>, n: usize, steps: usize, resamp
             let mut outs = Vec::with_capacity(n);
             let mut inc = vec![0.0f64; n];
             for i in 0..n {
-                let mut r = Replay { trace: &mut traces[i], pos: 0, outer: &mut *h, logw: 0.0, scores: 0, limit };
-                outs.push(p.run(&mut r));
-                let lw = r.logw;
+                let (x, lw, _) = replay(&p, &mut traces[i], &mut *h, limit);
+                outs.push(x);
                 inc[i] = if lw == f64::NEG_INFINITY { f64::NEG_INFINITY } else { lw - prev[i] };
                 prev[i] = lw;
             }
@@ -158,6 +250,11 @@ pub fn population<T: Clone + 'static>(p: Prob<T>, n: usize, steps: usize, resamp
             traces = anc.iter().map(|&a| traces[a].clone()).collect();
             prev = anc.iter().map(|&a| prev[a]).collect();
             w = vec![1.0 / n as f64; n];
+            for (t, lw) in traces.iter_mut().zip(prev.iter_mut()) {
+                for _ in 0..moves {
+                    rejuvenate(&p, t, lw, limit, acc, &mut *h);
+                }
+            }
         }
         unreachable!("the last round returns")
     })

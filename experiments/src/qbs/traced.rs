@@ -87,3 +87,44 @@ pub fn batch_mean<T>(states: &[T], f: impl Fn(&T) -> f64) -> super::sampler::Est
     let var = means.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / (b as f64 - 1.0);
     super::sampler::Estimate { value: mean, se: (var / b as f64).sqrt() }
 }
+
+/// Particle marginal Metropolis–Hastings: parameters θ from the program `prior` by single-site
+/// trace MH, each proposal weighted by an SMC estimate Ẑ(θ) of `model(θ)`'s evidence (`particles`
+/// particles, `steps` suspensions, systematic resampling). Ẑ is unbiased, so the chain targets
+/// the exact posterior of θ (Andrieu, Doucet & Holenstein 2010). Returns θ's chain.
+pub fn pmmh<P: Clone + 'static, T: Clone + 'static>(
+    prior: &Prob<P>,
+    model: impl Fn(&P) -> Prob<T>,
+    particles: usize,
+    steps: usize,
+    burn_in: usize,
+    iterations: usize,
+    rng: &mut ChaCha20Rng,
+) -> Chain<P> {
+    use super::smc::{Resampler, population};
+    let evidence = |theta: &P, rng: &mut ChaCha20Rng| super::sampler::sample(&population(model(theta), particles, steps, Resampler::Systematic), rng).1;
+    let mut cur = replay(prior, Vec::new(), rng);
+    cur.1 += evidence(&cur.0, rng);
+    let (mut states, mut accepted) = (Vec::with_capacity(iterations), 0usize);
+    for it in 0..burn_in + iterations {
+        let n = cur.2.len();
+        if n > 0 {
+            let mut prop = cur.2.clone();
+            let site = rng.random_range(0..n);
+            prop[site] = rng.random::<f64>();
+            let mut next = replay(prior, prop, rng);
+            if next.1.is_finite() {
+                next.1 += evidence(&next.0, rng);
+            }
+            let log_ratio = next.1 - cur.1 + (n as f64).ln() - (next.2.len() as f64).ln();
+            if rng.random::<f64>().ln() < log_ratio {
+                cur = next;
+                accepted += 1;
+            }
+        }
+        if it >= burn_in {
+            states.push(cur.0.clone());
+        }
+    }
+    Chain { states, acceptance: accepted as f64 / (burn_in + iterations) as f64 }
+}
