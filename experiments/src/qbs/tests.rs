@@ -319,3 +319,50 @@ fn resample_move_smc_on_the_mixture_with_explicit_means_matches_the_exact_partit
         assert!((mean - want).abs() < 4.0 * se.max(1e-3), "P(K={k}) = {mean} ± {se}, exact {want}");
     }
 }
+
+/// Two-sample Kolmogorov–Smirnov statistic and its critical value at level 0.001.
+fn ks(mut a: Vec<f64>, mut b: Vec<f64>) -> (f64, f64) {
+    a.sort_by(f64::total_cmp);
+    b.sort_by(f64::total_cmp);
+    let (n, m) = (a.len() as f64, b.len() as f64);
+    let (mut i, mut j, mut d) = (0, 0, 0.0f64);
+    while i < a.len() && j < b.len() {
+        let x = a[i].min(b[j]);
+        while i < a.len() && a[i] <= x {
+            i += 1;
+        }
+        while j < b.len() && b[j] <= x {
+            j += 1;
+        }
+        d = d.max((i as f64 / n - j as f64 / m).abs());
+    }
+    (d, 1.95 * ((n + m) / (n * m)).sqrt())
+}
+
+#[test]
+fn monad_laws_hold_in_distribution_on_the_sampler() {
+    // Continuous programs (no enumeration possible): each side sampled from its own seed, compared
+    // by a two-sample KS test at level 0.001; a wrong identity is rejected by the same test.
+    use super::normal;
+    let draws = |p: &Prob<f64>, seed: u64| -> Vec<f64> {
+        let mut r = rng(seed);
+        (0..4000).map(|_| sampler::sample(p, &mut r).0).collect()
+    };
+    let m = normal(0.0, 1.0).bind(|a| super::uniform().map(move |u| a + u));
+    let f = |x: f64| normal(x, 0.5 + x.abs());
+    let g = |y: f64| normal(y * y, 1.0).map(move |z| z - y);
+    let check = |lhs: &Prob<f64>, rhs: &Prob<f64>, seed: u64, what: &str| {
+        let (d, crit) = ks(draws(lhs, seed), draws(rhs, seed + 1000));
+        assert!(d < crit, "{what}: KS D = {d} ≥ {crit}");
+        d
+    };
+    check(&Prob::pure(0.7).bind(f), &f(0.7), 1, "left identity");
+    check(&m.bind(Prob::pure), &m, 2, "right identity");
+    check(&m.bind(f).bind(g), &m.bind(move |x| f(x).bind(g)), 3, "associativity");
+    let ab = normal(0.0, 1.0).bind(|a| super::uniform().map(move |u| a * u));
+    let ba = super::uniform().bind(|u| normal(0.0, 1.0).map(move |a| a * u));
+    check(&ab, &ba, 4, "commutativity");
+    // power: forgetting the dependence on x (f(0) instead of m >>= f) is rejected
+    let (d, crit) = ks(draws(&m.bind(f), 5), draws(&f(0.0), 6));
+    assert!(d > crit, "a wrong law must be rejected: D = {d} < {crit}");
+}
