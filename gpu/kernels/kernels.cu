@@ -155,6 +155,52 @@ extern "C" __global__ void rademacher_boot(const float* psi, u64 n, u32 k0, u32 
     if (t < BOOT_REPS && b0 + t < draws) out[b0 + t] = sh[t][0];
 }
 
+// Gaussian multipliers, layout g1: element i of replicate b is normal k = (i / 32) % 4 of Philox
+// block (i / 128) * 32 + i % 32 of stream stream0 + b, by Box-Muller on words (w0, w1) for k = 0, 1
+// (cos, sin) and (w2, w3) for k = 2, 3, with u(w) = (w + 0.5) / 2^32. log, sqrt and sincos are
+// the device's: the CPU twin agrees within a declared tolerance, not bit for bit.
+__device__ __forceinline__ double unit(u32 w) { return ((double)w + 0.5) * 2.3283064365386963e-10; }
+extern "C" __global__ void gaussian_boot(const float* psi, u64 n, u32 k0, u32 k1, u64 stream0, u64 draws, double* out) {
+    __shared__ double sh[BOOT_REPS][SUM_THREADS];
+    int t = threadIdx.x, warp = t >> 5, lane = t & 31;
+    u64 b0 = (u64)blockIdx.x * BOOT_REPS;
+    double acc[BOOT_REPS];
+    #pragma unroll
+    for (int r = 0; r < BOOT_REPS; r++) acc[r] = 0.0;
+    u64 chunks = (n + 127) / 128;
+    for (u64 c = warp; c < chunks; c += SUM_THREADS / 32) {
+        u64 base = c * 128 + lane;
+        double v[4];
+        #pragma unroll
+        for (int k = 0; k < 4; k++) v[k] = base + k * 32 < n ? (double)psi[base + k * 32] : 0.0;
+        #pragma unroll
+        for (int r = 0; r < BOOT_REPS; r++) {
+            u32 w[4];
+            philox_block(stream0 + b0 + r, c * 32 + lane, k0, k1, w);
+            double z[4], s, co;
+            double r0 = sqrt(-2.0 * log(unit(w[0])));
+            sincos(6.283185307179586 * unit(w[1]), &s, &co);
+            z[0] = r0 * co; z[1] = r0 * s;
+            double r1 = sqrt(-2.0 * log(unit(w[2])));
+            sincos(6.283185307179586 * unit(w[3]), &s, &co);
+            z[2] = r1 * co; z[3] = r1 * s;
+            #pragma unroll
+            for (int k = 0; k < 4; k++) if (base + k * 32 < n) acc[r] += z[k] * v[k];
+        }
+    }
+    #pragma unroll
+    for (int r = 0; r < BOOT_REPS; r++) sh[r][t] = acc[r];
+    __syncthreads();
+    for (int s = SUM_THREADS / 2; s > 0; s >>= 1) {
+        if (t < s) {
+            #pragma unroll
+            for (int r = 0; r < BOOT_REPS; r++) sh[r][t] += sh[r][t + s];
+        }
+        __syncthreads();
+    }
+    if (t < BOOT_REPS && b0 + t < draws) out[b0 + t] = sh[t][0];
+}
+
 // Two-sided bootstrap of a score matrix a (n x m, row-major, f64): for replicate b (one block)
 // and column j, P[b,j] = sum over plus-side units of xi_bi a_ij and M[b,j] over the others, each
 // in unit index order (the CPU's order). Multipliers as in rademacher_boot; the block builds the

@@ -120,6 +120,29 @@ impl Backend for Cpu {
             .collect())
     }
 
+    fn gaussian_boot(&self, psi: &[f32], key: [u32; 2], stream0: u64, draws: usize) -> Result<Vec<f64>, GpuError> {
+        let n = psi.len();
+        Ok((0..draws)
+            .into_par_iter()
+            .map(|b| {
+                let z = gaussian_multipliers(key, stream0 + b as u64, n);
+                let mut sh = [0.0f64; SUM_THREADS];
+                for (t, acc) in sh.iter_mut().enumerate() {
+                    let (warp, lane) = (t / 32, t % 32);
+                    for c in (warp..n.div_ceil(128)).step_by(SUM_THREADS / 32) {
+                        for k in 0..4 {
+                            let i = c * 128 + k * 32 + lane;
+                            if i < n {
+                                *acc += z[i] * psi[i] as f64;
+                            }
+                        }
+                    }
+                }
+                tree(&mut sh)
+            })
+            .collect())
+    }
+
     fn rademacher_sides(&self, a: &[f64], m: usize, plus: &[bool], key: [u32; 2], stream0: u64, draws: usize) -> Result<Sides, GpuError> {
         let n = plus.len();
         crate::check_len("score matrix", a.len(), n * m)?;
@@ -208,6 +231,12 @@ mod tests {
             let neg = rademacher_negative(key, 40 + b as u64, n);
             let naive: f64 = psi.iter().zip(&neg).map(|(&v, &s)| if s { -(v as f64) } else { v as f64 }).sum();
             assert!((tb - naive).abs() < 1e-9, "{tb} vs {naive}");
+        }
+        let g = Cpu.gaussian_boot(&psi, key, 40, 3).unwrap();
+        for (b, gb) in g.iter().enumerate() {
+            let z = gaussian_multipliers(key, 40 + b as u64, n);
+            let naive: f64 = psi.iter().zip(&z).map(|(&v, z)| z * v as f64).sum();
+            assert!((gb - naive).abs() < 1e-9, "{gb} vs {naive}");
         }
         let m = 3;
         let a: Vec<f64> = data(n * m).into_iter().map(f64::from).collect();

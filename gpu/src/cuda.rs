@@ -175,7 +175,16 @@ impl CudaBackend {
     }
 
     pub fn boot_dev(&self, psi: &CudaSlice<f32>, n: usize, key: [u32; 2], stream0: u64, draws: usize, out: &mut CudaSlice<f64>) -> Result<(), GpuError> {
-        let f = self.func("rademacher_boot")?;
+        self.boot_kernel("rademacher_boot", psi, n, key, stream0, draws, out)
+    }
+
+    pub fn gaussian_boot_dev(&self, psi: &CudaSlice<f32>, n: usize, key: [u32; 2], stream0: u64, draws: usize, out: &mut CudaSlice<f64>) -> Result<(), GpuError> {
+        self.boot_kernel("gaussian_boot", psi, n, key, stream0, draws, out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn boot_kernel(&self, name: &'static str, psi: &CudaSlice<f32>, n: usize, key: [u32; 2], stream0: u64, draws: usize, out: &mut CudaSlice<f64>) -> Result<(), GpuError> {
+        let f = self.func(name)?;
         let (n64, d64) = (n as u64, draws as u64);
         let cfg = LaunchConfig { grid_dim: (draws.div_ceil(BOOT_REPS) as u32, 1, 1), block_dim: (SUM_THREADS as u32, 1, 1), shared_mem_bytes: 0 };
         unsafe {
@@ -189,7 +198,7 @@ impl CudaBackend {
                 .arg(&d64)
                 .arg(out)
                 .launch(cfg)
-                .map_err(err("rademacher_boot"))?
+                .map_err(err(name))?
         };
         Ok(())
     }
@@ -292,6 +301,19 @@ impl Backend for CudaBackend {
         let pd = self.upload(psi)?;
         let mut out = self.stream.alloc_zeros::<f64>(draws).map_err(err("alloc"))?;
         self.boot_dev(&pd, psi.len(), key, stream0, draws, &mut out)?;
+        self.download(&out)
+    }
+
+    fn gaussian_boot(&self, psi: &[f32], key: [u32; 2], stream0: u64, draws: usize) -> Result<Vec<f64>, GpuError> {
+        if draws == 0 {
+            return Ok(vec![]);
+        }
+        if psi.is_empty() {
+            return Ok(vec![0.0; draws]);
+        }
+        let pd = self.upload(psi)?;
+        let mut out = self.stream.alloc_zeros::<f64>(draws).map_err(err("alloc"))?;
+        self.gaussian_boot_dev(&pd, psi.len(), key, stream0, draws, &mut out)?;
         self.download(&out)
     }
 

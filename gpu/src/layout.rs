@@ -89,6 +89,28 @@ pub fn rademacher_negative(key: [u32; 2], stream: u64, n: usize) -> Vec<bool> {
     out
 }
 
+/// Gaussian multipliers of one replicate (stream), layout g1: element i is normal k = (i/32) % 4
+/// of Philox block (i/128)·32 + i % 32, by Box–Muller on words (w₀, w₁) for k = 0, 1 (cos, sin)
+/// and (w₂, w₃) for k = 2, 3, with u(w) = (w + ½)/2³². The GPU's log/sincos differ by an ulp.
+pub fn gaussian_multipliers(key: [u32; 2], stream: u64, n: usize) -> Vec<f64> {
+    let unit = |w: u32| (w as f64 + 0.5) * 2.3283064365386963e-10;
+    let mut out = vec![0.0; n];
+    for c in 0..n.div_ceil(128) {
+        for lane in 0..32 {
+            let w = philox_block(key, stream, (c * 32 + lane) as u64);
+            let (s0, c0) = (std::f64::consts::TAU * unit(w[1])).sin_cos();
+            let (s1, c1) = (std::f64::consts::TAU * unit(w[3])).sin_cos();
+            let (r0, r1) = ((-2.0 * unit(w[0]).ln()).sqrt(), (-2.0 * unit(w[2]).ln()).sqrt());
+            for (k, z) in [r0 * c0, r0 * s0, r1 * c1, r1 * s1].into_iter().enumerate() {
+                if let Some(o) = out.get_mut(c * 128 + k * 32 + lane) {
+                    *o = z;
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +123,17 @@ mod tests {
         rng.fill_u32(&mut words);
         assert_eq!(philox_block(key, 7, 5), words[..4]);
         assert_eq!(philox_block(key, 7, 6), words[4..]);
+    }
+
+    #[test]
+    fn gaussian_multipliers_have_unit_moments() {
+        let z = gaussian_multipliers([3, 1], 0, 1 << 16);
+        let n = z.len() as f64;
+        let m = z.iter().sum::<f64>() / n;
+        let v = z.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n;
+        let k = z.iter().map(|x| (x - m).powi(4)).sum::<f64>() / n / (v * v);
+        assert!(m.abs() < 0.02 && (v - 1.0).abs() < 0.02 && (k - 3.0).abs() < 0.1, "{m} {v} {k}");
+        assert_eq!(gaussian_multipliers([3, 1], 0, 300), z[..300]);
     }
 
     #[test]

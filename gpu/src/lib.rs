@@ -72,6 +72,9 @@ pub trait Backend: Send + Sync {
     fn philox_fill(&self, key: [u32; 2], stream: u64, n: usize) -> Result<Vec<u32>, GpuError>;
     /// T_b = Σ_i ξ_bi ψ_i for b < draws, ξ Rademacher from stream `stream0 + b` (layout v2).
     fn rademacher_boot(&self, psi: &[f32], key: [u32; 2], stream0: u64, draws: usize) -> Result<Vec<f64>, GpuError>;
+    /// T_b = Σ_i z_bi ψ_i with standard normal multipliers (layout g1), in `rademacher_boot`'s
+    /// order; GPU and CPU agree within [`GAUSSIAN_BOOT_RTOL`] · Σ|ψ_i| (device log/sincos).
+    fn gaussian_boot(&self, psi: &[f32], key: [u32; 2], stream0: u64, draws: usize) -> Result<Vec<f64>, GpuError>;
     /// For a score matrix `a` (n × m, row-major) and each draw b: Σ over plus-side units of ξ_bi
     /// a_ij, and the same over the other units, in unit order.
     fn rademacher_sides(&self, a: &[f64], m: usize, plus: &[bool], key: [u32; 2], stream0: u64, draws: usize) -> Result<Sides, GpuError>;
@@ -86,6 +89,10 @@ pub trait Backend: Send + Sync {
 /// Declared tolerance of `gauss_row_sums` between backends, relative to Σ_j |w_j k_ij|: GPU
 /// `expf` and the CPU's libm differ by an ulp or two.
 pub const GAUSS_RTOL: f64 = 1e-6;
+
+/// Declared tolerance of `gaussian_boot` between backends, relative to Σ|ψ_i|: each multiplier
+/// (|z| < 7) differs by an ulp or two, so sums differ by far less.
+pub const GAUSSIAN_BOOT_RTOL: f64 = 1e-12;
 
 /// What a run asks for: `auto` (CUDA when usable, else the CPU, saying why), `cpu` or `cuda`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! tolerance for the transcendental one. Without a GPU each test prints why it skipped, and
 //! fails instead when REPRISE_REQUIRE_GPU=1.
 
-use reprise_gpu::{Backend, Cpu, GAUSS_RTOL};
+use reprise_gpu::{Backend, Cpu, GAUSS_RTOL, GAUSSIAN_BOOT_RTOL};
 use std::sync::Arc;
 
 fn gpu() -> Option<Arc<dyn Backend>> {
@@ -51,6 +51,21 @@ fn rademacher_bootstrap_is_bitwise_equal() {
         let draws = if n > 100_000 { 5 } else { 9 };
         let (a, b) = (g.rademacher_boot(&psi, [5, 6], 100, draws).unwrap(), Cpu.rademacher_boot(&psi, [5, 6], 100, draws).unwrap());
         assert_eq!(a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), b.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "n={n}");
+    }
+}
+
+#[test]
+fn gaussian_bootstrap_within_declared_tolerance_and_stable_run_to_run() {
+    let Some(g) = gpu() else { return };
+    for n in SIZES {
+        let psi = data(n, 3);
+        let draws = if n > 100_000 { 5 } else { 9 };
+        let (a, b) = (g.gaussian_boot(&psi, [5, 6], 100, draws).unwrap(), Cpu.gaussian_boot(&psi, [5, 6], 100, draws).unwrap());
+        let scale: f64 = psi.iter().map(|v| v.abs() as f64).sum();
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() <= GAUSSIAN_BOOT_RTOL * scale, "n={n}: {x} vs {y}");
+        }
+        assert_eq!(a, g.gaussian_boot(&psi, [5, 6], 100, draws).unwrap(), "run to run");
     }
 }
 

@@ -139,6 +139,19 @@ mod bench {
             format!("{:.1}× under GEMV floor {:.2} ms", floor_ms / ms, floor_ms),
             if ok { "bitwise (6 replicates)" } else { "MISMATCH" },
         );
+        // The same with Gaussian multipliers (Box–Muller in the kernel, f64 log/sincos).
+        let ms = timed(&g, 5, || g.gaussian_boot_dev(&pd, n, [5, 6], 0, draws, &mut od))?;
+        let got = g.download(&od)?;
+        let scale: f64 = psi.iter().map(|v| v.abs() as f64).sum();
+        let worst = check.iter().map(|&b| Cpu.gaussian_boot(&psi, [5, 6], b as u64, 1).map(|v| (v[0] - got[b]).abs() / scale).unwrap_or(f64::INFINITY)).fold(0.0, f64::max);
+        row(
+            "gaussian_boot",
+            "n=2^20, B=8192",
+            ms,
+            format!("{:.2} T elem·rep/s", (n * draws) as f64 / (ms * 1e-3) / 1e12),
+            format!("{:.1}× under GEMV floor {:.2} ms", floor_ms / ms, floor_ms),
+            &if worst <= reprise_gpu::GAUSSIAN_BOOT_RTOL { format!("rel {worst:.1e} ≤ 1e-12") } else { format!("OUT OF TOL {worst:.1e}") },
+        );
         drop((pd, od));
 
         // Two-sided bootstrap at an R3D-like size: 20 000 units, 99 quantiles, 2000 draws.
