@@ -5,14 +5,14 @@
 //! `enumerate(smc(p))` and `enumerate(rmsmc(p))` are exact.
 
 use super::{Handler, Prob};
-use std::rc::Rc;
 
-/// A recorded random choice of one particle; a discrete one keeps the probabilities it was drawn
-/// from (rejuvenation redraws it from them, and prices a reused index when they change).
-#[derive(Clone, Debug)]
+/// A recorded random choice of one particle. A discrete one keeps ln p(index) when the
+/// population is moved (NaN otherwise), to price the index when a proposal reuses it under
+/// changed probabilities.
+#[derive(Clone, Copy, Debug)]
 enum Choice {
     Uniform(f64),
-    Index(usize, Rc<[f64]>),
+    Index(u32, f64),
 }
 
 /// Replays a particle's choices and forwards new ones to the outer handler; counts scores and
@@ -29,9 +29,28 @@ struct Replay<'a> {
     logw: f64,
     scores: usize,
     limit: usize,
-    /// Σ log p′(i)/p(i) over replayed discrete choices whose probabilities changed (a proposal
-    /// that changed an earlier choice); zero when a trace replays as recorded.
+    /// Record ln p(index) of discrete choices and price reused ones (populations with moves).
+    priced: bool,
+    /// The site an MH proposal redraws from the outer handler.
+    redraw: Option<usize>,
+    /// Σ ln p′(i) − ln p(i) over reused discrete choices (nonzero only when a proposal changed
+    /// an earlier choice).
     reuse: f64,
+}
+
+fn first_possible(p: &[f64]) -> usize {
+    p.iter().position(|&x| x > 0.0).unwrap_or(0)
+}
+
+impl Replay<'_> {
+    /// A fresh index from the outer handler, recorded (at `self.pos`, replacing or appending).
+    fn fresh_index(&mut self, p: &[f64]) -> usize {
+        let i = self.outer.categorical(p);
+        let c = Choice::Index(i as u32, if self.priced { p[i].ln() } else { f64::NAN });
+        if self.pos < self.trace.len() { self.trace[self.pos] = c } else { self.trace.push(c) }
+        self.pos += 1;
+        i
+    }
 }
 
 impl Handler for Replay<'_> {
@@ -41,11 +60,19 @@ impl Handler for Replay<'_> {
             return 0.5;
         }
         if self.pos < self.trace.len() {
-            if let Choice::Uniform(u) = self.trace[self.pos] {
-                self.pos += 1;
-                return u;
+            match self.trace[self.pos] {
+                Choice::Uniform(_) if self.redraw == Some(self.pos) => {
+                    let u = self.outer.uniform();
+                    self.trace[self.pos] = Choice::Uniform(u);
+                    self.pos += 1;
+                    return u;
+                }
+                Choice::Uniform(u) => {
+                    self.pos += 1;
+                    return u;
+                }
+                Choice::Index(..) => self.trace.truncate(self.pos),
             }
-            self.trace.truncate(self.pos);
         }
         let u = self.outer.uniform();
         self.trace.push(Choice::Uniform(u));
@@ -54,30 +81,31 @@ impl Handler for Replay<'_> {
     }
     fn categorical(&mut self, p: &[f64]) -> usize {
         if self.scores >= self.limit {
-            return p.iter().position(|&x| x > 0.0).unwrap_or(0);
+            return first_possible(p);
         }
-        if self.pos < self.trace.len() && !matches!(self.trace[self.pos], Choice::Index(..)) {
-            self.trace.truncate(self.pos);
-        }
-        if self.pos < self.trace.len() {
-            self.pos += 1;
-            let Choice::Index(i, old) = &mut self.trace[self.pos - 1] else { unreachable!("checked just above") };
-            if **old != *p {
-                let now = p.get(*i).copied().unwrap_or(0.0);
-                self.reuse += now.ln() - old[*i].ln();
-                *old = Rc::from(p);
-                if now == 0.0 {
-                    // impossible under the new probabilities: weight zero, and a valid index so
-                    // the program can go on
-                    *i = p.iter().position(|&x| x > 0.0).unwrap_or(0);
+        match self.trace.get(self.pos).copied() {
+            Some(Choice::Index(..)) if self.redraw == Some(self.pos) => self.fresh_index(p),
+            Some(Choice::Index(i, lp)) => {
+                let mut i = i as usize;
+                if self.priced {
+                    let now = p.get(i).copied().unwrap_or(0.0);
+                    self.reuse += now.ln() - lp;
+                    if now == 0.0 {
+                        // impossible under the new probabilities: weight zero, and a valid
+                        // index so the program can go on
+                        i = first_possible(p);
+                    }
+                    self.trace[self.pos] = Choice::Index(i as u32, p.get(i).copied().unwrap_or(0.0).ln());
                 }
+                self.pos += 1;
+                i
             }
-            return *i;
+            Some(Choice::Uniform(_)) => {
+                self.trace.truncate(self.pos);
+                self.fresh_index(p)
+            }
+            None => self.fresh_index(p),
         }
-        let i = self.outer.categorical(p);
-        self.trace.push(Choice::Index(i, Rc::from(p)));
-        self.pos += 1;
-        i
     }
     fn score(&mut self, log_w: f64) {
         self.scores += 1;
@@ -87,10 +115,10 @@ impl Handler for Replay<'_> {
     }
 }
 
-/// Runs `p` on `trace` up to its `limit`-th score: the value, the log weight of those scores, the
-/// reuse term; the trace keeps exactly the choices used.
-fn replay<T: 'static>(p: &Prob<T>, trace: &mut Vec<Choice>, outer: &mut dyn Handler, limit: usize) -> (T, f64, f64) {
-    let mut r = Replay { trace, pos: 0, outer, logw: 0.0, scores: 0, limit, reuse: 0.0 };
+/// Runs `p` on `trace` up to its `limit`-th score (redrawing site `redraw`, if any): the value,
+/// the log weight of those scores, the reuse term; the trace keeps exactly the choices used.
+fn replay<T: 'static>(p: &Prob<T>, trace: &mut Vec<Choice>, outer: &mut dyn Handler, limit: usize, priced: bool, redraw: Option<usize>) -> (T, f64, f64) {
+    let mut r = Replay { trace, pos: 0, outer, logw: 0.0, scores: 0, limit, priced, redraw, reuse: 0.0 };
     let x = p.run(&mut r);
     let (lw, reuse, used) = (r.logw, r.reuse, r.pos);
     trace.truncate(used);
@@ -119,11 +147,7 @@ fn rejuvenate<T: 'static>(p: &Prob<T>, trace: &mut Vec<Choice>, lw: &mut f64, li
     }
     let site = h.categorical(&vec![1.0 / n as f64; n]);
     let mut prop = trace.clone();
-    prop[site] = match &trace[site] {
-        Choice::Uniform(_) => Choice::Uniform(h.uniform()),
-        Choice::Index(_, q) => Choice::Index(h.categorical(q), q.clone()),
-    };
-    let (_, lw2, reuse) = replay(p, &mut prop, h, limit);
+    let (_, lw2, reuse) = replay(p, &mut prop, h, limit, true, Some(site));
     let length = if acc == Acceptance::WrongNoLengthCorrection { 0.0 } else { (n as f64).ln() - (prop.len() as f64).ln() };
     let log_a = lw2 - *lw + reuse + length;
     let a = match acc {
@@ -227,7 +251,7 @@ pub fn resample_move_population<T: Clone + 'static>(p: Prob<T>, n: usize, steps:
             let mut outs = Vec::with_capacity(n);
             let mut inc = vec![0.0f64; n];
             for i in 0..n {
-                let (x, lw, _) = replay(&p, &mut traces[i], &mut *h, limit);
+                let (x, lw, _) = replay(&p, &mut traces[i], &mut *h, limit, moves > 0, None);
                 outs.push(x);
                 inc[i] = if lw == f64::NEG_INFINITY { f64::NEG_INFINITY } else { lw - prev[i] };
                 prev[i] = lw;
