@@ -56,6 +56,9 @@ pub enum Command {
     Lock(LockArgs),
     /// Run every lock in lockfiles/ with the current code and compare outputs with the pins
     Reproduce(ReproduceArgs),
+    /// Share runs as one file: export, verify, import, ls
+    #[command(subcommand)]
+    Bundle(BundleCommand),
     /// Low-level object commands: put, get, resolve
     #[command(subcommand)]
     Store(StoreCommand),
@@ -64,6 +67,28 @@ pub enum Command {
     /// Plumbing used by `rerun` across commits; not for direct use
     #[command(subcommand, hide = true)]
     Internal(InternalCommand),
+}
+
+/// `reprise bundle …`: a bundle is one zstd-compressed tar with the runs' records, specs, every
+/// object they reach, a SHA256SUMS and a git bundle of the commits that made them.
+#[derive(Subcommand, Debug)]
+pub enum BundleCommand {
+    /// Write runs (run hashes or spec digests, or unique prefixes) and everything they need to FILE
+    #[command(after_help = "Example: reprise bundle export 3f9a2c 77be01 -o results.reprise")]
+    Export {
+        #[arg(required = true)]
+        hashes: Vec<String>,
+        /// The bundle file to write (replaced only once complete)
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Check every digest, the record → object closure and the git pack, without running or keeping anything
+    Verify { file: PathBuf },
+    /// Verify, then add the objects to the store, record the runs and import their commits into the repository
+    #[command(after_help = "Then `reprise rerun <hash>` reproduces a run from the bundle on this machine.")]
+    Import { file: PathBuf },
+    /// List the runs a bundle carries (after verifying it)
+    Ls { file: PathBuf },
 }
 
 #[derive(Args, Debug)]

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Gc(a) => cmd::maintain::gc(&ctx, a),
         Command::Lock(a) => cmd::maintain::lock(&ctx, a),
         Command::Reproduce(a) => cmd::rerun::reproduce(&ctx, a),
+        Command::Bundle(c) => cmd::bundle::bundle(&ctx, c),
         Command::Store(c) => cmd::store::store(&ctx, c),
         Command::Kernel(a) => cmd::kernel::kernel(&ctx, a),
         Command::Internal(c) => cmd::run::internal(&ctx, c),

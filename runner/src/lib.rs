@@ -1,6 +1,7 @@
 //! Reprise's runner: run specs and records, provenance capture, memoised runs, reruns with their
 //! comparison report, lockfiles and `reproduce`. It takes experiments as `&dyn Experiment`.
 
+pub mod bundle;
 pub mod compare;
 pub mod env;
 mod error;

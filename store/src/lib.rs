@@ -5,6 +5,7 @@
 //! read-only), `refs/…` (mutable names, compare-and-swap), `tmp/` (writes in progress),
 //! `cache/` (rebuildable scratch space owned by callers, e.g. rerun worktrees).
 
+pub mod bundle;
 mod digest;
 mod error;
 mod gc;

@@ -1,6 +1,7 @@
 //! End-to-end tests across crates: the `reprise` binary against real stores and real git
 //! repositories made in temporary directories.
 
+mod bundle;
 mod lock;
 mod rerun;
 mod runs;

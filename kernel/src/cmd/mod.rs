@@ -1,5 +1,6 @@
 //! One module per family of subcommands, sharing the `Ctx` built from the global options.
 
+pub mod bundle;
 pub mod inspect;
 pub mod kernel;
 pub mod maintain;

@@ -1,0 +1,54 @@
+//! `reprise bundle export | verify | import | ls`: runs shared as one verifiable file.
+
+use super::{Ctx, print_json};
+use crate::cli::BundleCommand;
+use crate::render;
+use reprise_runner::bundle::{self, BundleReport};
+
+fn print(ctx: &Ctx, verb: &str, file: &std::path::Path, r: &BundleReport) {
+    if ctx.json {
+        print_json(&serde_json::to_value(r).expect("a report serialises"));
+        return;
+    }
+    for run in &r.runs {
+        println!("{}  {:<24} commit {}{}", run.record, run.experiment, &run.commit[..12.min(run.commit.len())], if run.dirty { " (dirty: carries its diff)" } else { "" });
+    }
+    let size = std::fs::metadata(file).map(|m| render::size(m.len())).unwrap_or_default();
+    println!("{verb} {} ({size}): {} run(s), {} object(s), {} commit(s)", file.display(), r.runs.len(), r.objects, r.commits.len());
+    if verb == "imported" {
+        println!("{} object(s) new to the store; commits under refs/reprise/commits/ in {}", r.new_objects, ctx.repo.display());
+        for rec in &r.kept_existing {
+            println!("note: the store already records another run of the spec of {}; kept that one as the memo", &rec[..12]);
+        }
+        if let Some(first) = r.runs.first() {
+            println!("next: reprise rerun {}", &first.record[..12]);
+        }
+    }
+}
+
+pub fn bundle(ctx: &Ctx, c: BundleCommand) -> anyhow::Result<()> {
+    match c {
+        BundleCommand::Export { hashes, output } => {
+            let store = ctx.store()?;
+            let r = bundle::export(&store, &ctx.repo, &hashes, &output, &ctx.bar)?;
+            ctx.bar.done();
+            print(ctx, "wrote", &output, &r);
+        }
+        BundleCommand::Verify { file } => {
+            let store = ctx.store_for_write()?;
+            let r = bundle::verify(&store, &file)?;
+            print(ctx, "ok: verified", &file, &r);
+        }
+        BundleCommand::Import { file } => {
+            let store = ctx.store_for_write()?;
+            let r = bundle::import(&store, &ctx.repo, &file)?;
+            print(ctx, "imported", &file, &r);
+        }
+        BundleCommand::Ls { file } => {
+            let store = ctx.store_for_write()?;
+            let r = bundle::verify(&store, &file)?;
+            print(ctx, "verified", &file, &r);
+        }
+    }
+    Ok(())
+}
