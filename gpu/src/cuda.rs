@@ -182,6 +182,20 @@ impl CudaBackend {
         self.boot_kernel("gaussian_boot", psi, n, key, stream0, draws, out)
     }
 
+    /// A bootstrap kernel on host data: upload ψ, run `name`, download the draws.
+    fn boot_host(&self, name: &'static str, psi: &[f32], key: [u32; 2], stream0: u64, draws: usize) -> Result<Vec<f64>, GpuError> {
+        if draws == 0 {
+            return Ok(vec![]);
+        }
+        if psi.is_empty() {
+            return Ok(vec![0.0; draws]);
+        }
+        let pd = self.upload(psi)?;
+        let mut out = self.stream.alloc_zeros::<f64>(draws).map_err(err("alloc"))?;
+        self.boot_kernel(name, &pd, psi.len(), key, stream0, draws, &mut out)?;
+        self.download(&out)
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn boot_kernel(&self, name: &'static str, psi: &CudaSlice<f32>, n: usize, key: [u32; 2], stream0: u64, draws: usize, out: &mut CudaSlice<f64>) -> Result<(), GpuError> {
         let f = self.func(name)?;
@@ -292,29 +306,11 @@ impl Backend for CudaBackend {
     }
 
     fn rademacher_boot(&self, psi: &[f32], key: [u32; 2], stream0: u64, draws: usize) -> Result<Vec<f64>, GpuError> {
-        if draws == 0 {
-            return Ok(vec![]);
-        }
-        if psi.is_empty() {
-            return Ok(vec![0.0; draws]);
-        }
-        let pd = self.upload(psi)?;
-        let mut out = self.stream.alloc_zeros::<f64>(draws).map_err(err("alloc"))?;
-        self.boot_dev(&pd, psi.len(), key, stream0, draws, &mut out)?;
-        self.download(&out)
+        self.boot_host("rademacher_boot", psi, key, stream0, draws)
     }
 
     fn gaussian_boot(&self, psi: &[f32], key: [u32; 2], stream0: u64, draws: usize) -> Result<Vec<f64>, GpuError> {
-        if draws == 0 {
-            return Ok(vec![]);
-        }
-        if psi.is_empty() {
-            return Ok(vec![0.0; draws]);
-        }
-        let pd = self.upload(psi)?;
-        let mut out = self.stream.alloc_zeros::<f64>(draws).map_err(err("alloc"))?;
-        self.gaussian_boot_dev(&pd, psi.len(), key, stream0, draws, &mut out)?;
-        self.download(&out)
+        self.boot_host("gaussian_boot", psi, key, stream0, draws)
     }
 
     fn rademacher_sides(&self, a: &[f64], m: usize, plus: &[bool], key: [u32; 2], stream0: u64, draws: usize) -> Result<Sides, GpuError> {

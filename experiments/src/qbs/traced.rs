@@ -48,12 +48,21 @@ pub struct Chain<T> {
 
 /// Single-site trace MH with prior proposals, started from a prior draw with positive weight.
 pub fn mh<T: Clone + 'static>(p: &Prob<T>, burn_in: usize, iterations: usize, rng: &mut ChaCha20Rng) -> Chain<T> {
+    chain(p, burn_in, iterations, rng, true, |_, _| 0.0)
+}
+
+/// The single-site trace MH loop; each state's log weight is its program's scores plus
+/// `extra(value)` (PMMH's evidence estimate), added only where the scores are finite.
+fn chain<T: Clone + 'static>(p: &Prob<T>, burn_in: usize, iterations: usize, rng: &mut ChaCha20Rng, retry_start: bool, mut extra: impl FnMut(&T, &mut ChaCha20Rng) -> f64) -> Chain<T> {
     let mut cur = replay(p, Vec::new(), rng);
-    for _ in 0..10_000 {
+    for _ in 0..if retry_start { 10_000 } else { 0 } {
         if cur.1.is_finite() {
             break;
         }
         cur = replay(p, Vec::new(), rng);
+    }
+    if cur.1.is_finite() {
+        cur.1 += extra(&cur.0, rng);
     }
     let (mut states, mut accepted) = (Vec::with_capacity(iterations), 0usize);
     for it in 0..burn_in + iterations {
@@ -62,7 +71,10 @@ pub fn mh<T: Clone + 'static>(p: &Prob<T>, burn_in: usize, iterations: usize, rn
             let mut prop = cur.2.clone();
             let site = rng.random_range(0..n);
             prop[site] = rng.random::<f64>();
-            let next = replay(p, prop, rng);
+            let mut next = replay(p, prop, rng);
+            if next.1.is_finite() {
+                next.1 += extra(&next.0, rng);
+            }
             let log_ratio = next.1 - cur.1 + (n as f64).ln() - (next.2.len() as f64).ln();
             if rng.random::<f64>().ln() < log_ratio {
                 cur = next;
@@ -103,28 +115,5 @@ pub fn pmmh<P: Clone + 'static, T: Clone + 'static>(
 ) -> Chain<P> {
     use super::smc::{Resampler, population};
     let evidence = |theta: &P, rng: &mut ChaCha20Rng| super::sampler::sample(&population(model(theta), particles, steps, Resampler::Systematic), rng).1;
-    let mut cur = replay(prior, Vec::new(), rng);
-    cur.1 += evidence(&cur.0, rng);
-    let (mut states, mut accepted) = (Vec::with_capacity(iterations), 0usize);
-    for it in 0..burn_in + iterations {
-        let n = cur.2.len();
-        if n > 0 {
-            let mut prop = cur.2.clone();
-            let site = rng.random_range(0..n);
-            prop[site] = rng.random::<f64>();
-            let mut next = replay(prior, prop, rng);
-            if next.1.is_finite() {
-                next.1 += evidence(&next.0, rng);
-            }
-            let log_ratio = next.1 - cur.1 + (n as f64).ln() - (next.2.len() as f64).ln();
-            if rng.random::<f64>().ln() < log_ratio {
-                cur = next;
-                accepted += 1;
-            }
-        }
-        if it >= burn_in {
-            states.push(cur.0.clone());
-        }
-    }
-    Chain { states, acceptance: accepted as f64 / (burn_in + iterations) as f64 }
+    chain(prior, burn_in, iterations, rng, false, evidence)
 }
