@@ -59,6 +59,10 @@ pub enum Command {
     /// Share runs as one file: export, verify, import, ls
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// Share runs through a remote store (a folder or an S3 bucket): add, ls, rm, push, pull
+    #[cfg(feature = "remote")]
+    #[command(subcommand)]
+    Remote(RemoteCommand),
     /// Low-level object commands: put, get, resolve
     #[command(subcommand)]
     Store(StoreCommand),
@@ -89,6 +93,56 @@ pub enum BundleCommand {
     Import { file: PathBuf },
     /// List the runs a bundle carries (after verifying it)
     Ls { file: PathBuf },
+}
+
+/// `reprise remote …`: a remote holds objects and one manifest per pushed run; every member of a
+/// lab points `reprise` at the same one and pushes and pulls runs instead of mailing files.
+#[cfg(feature = "remote")]
+#[derive(Subcommand, Debug)]
+pub enum RemoteCommand {
+    /// Remember a remote: file:///absolute/path or s3://bucket/prefix
+    #[command(after_help = "Examples:\n  reprise remote add lab s3://lab-runs/reprise\n  reprise remote add minio s3://runs --endpoint http://127.0.0.1:9000\n  reprise remote add shared file:///mnt/group/reprise\n\nS3 credentials are read from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN)\nwhen a command connects; they are never written to the store.")]
+    Add {
+        name: String,
+        url: String,
+        /// An S3-compatible server (MinIO, Ceph, s3s-fs …); AWS itself when absent
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// The bucket's region (default: AWS_REGION, or us-east-1)
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// List the remotes, or with NAME the runs pushed to that remote
+    Ls { name: Option<String> },
+    /// Forget a remote (its contents are left alone)
+    Rm { name: String },
+    /// Send runs (every run this store memoises when none are named), their objects and commits
+    #[command(after_help = "Only what the remote lacks is sent, so an interrupted push completes when run again.")]
+    Push {
+        name: String,
+        hashes: Vec<String>,
+        #[command(flatten)]
+        transfer: TransferArgs,
+    },
+    /// Fetch runs (every run on the remote when none are named); each object is verified before it is kept
+    #[command(after_help = "Then `reprise rerun <hash>` reproduces a pulled run on this machine.")]
+    Pull {
+        name: String,
+        hashes: Vec<String>,
+        #[command(flatten)]
+        transfer: TransferArgs,
+    },
+}
+
+#[cfg(feature = "remote")]
+#[derive(Args, Debug)]
+pub struct TransferArgs {
+    /// Transfers in flight at once
+    #[arg(long, default_value_t = 8)]
+    pub jobs: usize,
+    /// Retries of a failed request, with exponential backoff (S3 remotes)
+    #[arg(long, default_value_t = 10)]
+    pub retries: usize,
 }
 
 #[derive(Args, Debug)]

@@ -37,6 +37,8 @@ fn main() -> ExitCode {
         Command::Lock(a) => cmd::maintain::lock(&ctx, a),
         Command::Reproduce(a) => cmd::rerun::reproduce(&ctx, a),
         Command::Bundle(c) => cmd::bundle::bundle(&ctx, c),
+        #[cfg(feature = "remote")]
+        Command::Remote(c) => cmd::remote::remote(&ctx, c),
         Command::Store(c) => cmd::store::store(&ctx, c),
         Command::Kernel(a) => cmd::kernel::kernel(&ctx, a),
         Command::Internal(c) => cmd::run::internal(&ctx, c),

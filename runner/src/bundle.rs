@@ -57,7 +57,7 @@ fn io(path: &Path, what: &str) -> impl FnOnce(std::io::Error) -> RunnerError {
 }
 
 /// The git bundle of `commits` and their whole history, from `repo`.
-fn git_bundle(repo: &git2::Repository, commits: &BTreeSet<String>) -> Result<Vec<u8>, RunnerError> {
+pub(crate) fn git_bundle(repo: &git2::Repository, commits: &BTreeSet<String>) -> Result<Vec<u8>, RunnerError> {
     let mut pb = repo.packbuilder().map_err(RunnerError::git("starting a pack"))?;
     let mut walk = repo.revwalk().map_err(RunnerError::git("walking history"))?;
     let mut out = GIT_HEADER.as_bytes().to_vec();
@@ -75,6 +75,25 @@ fn git_bundle(repo: &git2::Repository, commits: &BTreeSet<String>) -> Result<Vec
     Ok(out)
 }
 
+/// The run `hash` names (a run hash or spec digest, or a unique prefix) and every object it
+/// reaches: record, spec, outputs, inputs and the dirty diff.
+pub(crate) fn closure(store: &Store, hash: &str) -> Result<(BundledRun, BTreeSet<Digest>), RunnerError> {
+    let r = resolve_run(store, hash)?;
+    let mut objects = BTreeSet::from([r.record_digest, r.spec_digest]);
+    for o in r.record.outputs.values() {
+        objects.insert(o.digest()?);
+    }
+    objects.extend(r.spec.references());
+    let run = BundledRun {
+        record: r.record_digest.hex(),
+        spec: r.spec_digest.hex(),
+        experiment: r.spec.experiment.name.clone(),
+        commit: r.spec.code.commit.clone(),
+        dirty: r.spec.code.dirty,
+    };
+    Ok((run, objects))
+}
+
 /// Writes a bundle of the runs named by `hashes` (run hashes or spec digests, or unique prefixes)
 /// to `out`, through a temporary file renamed into place when complete.
 pub fn export(store: &Store, repo: &Path, hashes: &[String], out: &Path, progress: &dyn Progress) -> Result<BundleReport, RunnerError> {
@@ -82,21 +101,9 @@ pub fn export(store: &Store, repo: &Path, hashes: &[String], out: &Path, progres
     let mut objects = BTreeSet::new();
     let mut commits = BTreeSet::new();
     for h in hashes {
-        let r = resolve_run(store, h)?;
-        objects.insert(r.record_digest);
-        objects.insert(r.spec_digest);
-        for o in r.record.outputs.values() {
-            objects.insert(o.digest()?);
-        }
-        objects.extend(r.spec.references());
-        commits.insert(r.spec.code.commit.clone());
-        let run = BundledRun {
-            record: r.record_digest.hex(),
-            spec: r.spec_digest.hex(),
-            experiment: r.spec.experiment.name.clone(),
-            commit: r.spec.code.commit.clone(),
-            dirty: r.spec.code.dirty,
-        };
+        let (run, closure) = closure(store, h)?;
+        objects.extend(closure);
+        commits.insert(run.commit.clone());
         if !runs.contains(&run) {
             runs.push(run);
         }
@@ -202,6 +209,37 @@ fn check(u: &Unpacked) -> Result<(Vec<BundledRun>, Vec<String>), RunnerError> {
     Ok((runs, commits))
 }
 
+/// Records each run as its spec's memo where the store has none; returns the runs whose spec
+/// already had another record (kept).
+pub(crate) fn record_memos(store: &Store, runs: &[BundledRun]) -> Result<Vec<String>, RunnerError> {
+    let mut kept_existing = Vec::new();
+    for run in runs {
+        let (sd, rd) = (Digest::parse(&run.spec).expect("checked"), Digest::parse(&run.record).expect("checked"));
+        let name = format!("runs/{sd}");
+        match store.read_ref(&name)? {
+            None => match store.update_ref(&name, RefExpect::Absent, Some(rd)) {
+                Ok(()) | Err(reprise_store::StoreError::RefConflict { .. }) => {}
+                Err(e) => return Err(e.into()),
+            },
+            Some(existing) if existing != rd => kept_existing.push(run.record.clone()),
+            Some(_) => {}
+        }
+    }
+    Ok(kept_existing)
+}
+
+/// Writes a git bundle's pack into the repository at `repo` and creates its
+/// `refs/reprise/commits/<sha>` refs.
+pub(crate) fn import_commits(repo: &Path, git: &[u8]) -> Result<(), RunnerError> {
+    let repo = git2::Repository::open(repo).map_err(RunnerError::git(format!("opening the repository at {}", repo.display())))?;
+    let (refs, pack) = parse_git(git)?;
+    write_pack(&repo, pack)?;
+    for (oid, name) in refs {
+        repo.reference(&name, oid, true, "reprise import").map_err(RunnerError::git(format!("creating {name}")))?;
+    }
+    Ok(())
+}
+
 /// Verifies a bundle file without running anything and without keeping anything.
 pub fn verify(store: &Store, file: &Path) -> Result<BundleReport, RunnerError> {
     let f = File::open(file).map_err(io(file, "opening the bundle"))?;
@@ -218,25 +256,7 @@ pub fn import(store: &Store, repo: &Path, file: &Path) -> Result<BundleReport, R
     let u = unpack(store, f).map_err(bundle_err)?;
     let (runs, commits) = check(&u)?;
     let new_objects = u.publish_objects(store).map_err(bundle_err)?;
-    let mut kept_existing = Vec::new();
-    for run in &runs {
-        let (sd, rd) = (Digest::parse(&run.spec).expect("checked"), Digest::parse(&run.record).expect("checked"));
-        let name = format!("runs/{sd}");
-        match store.read_ref(&name)? {
-            None => match store.update_ref(&name, RefExpect::Absent, Some(rd)) {
-                Ok(()) | Err(reprise_store::StoreError::RefConflict { .. }) => {}
-                Err(e) => return Err(e.into()),
-            },
-            Some(existing) if existing != rd => kept_existing.push(run.record.clone()),
-            Some(_) => {}
-        }
-    }
-    let repo = git2::Repository::open(repo).map_err(RunnerError::git(format!("opening the repository at {}", repo.display())))?;
-    let git = u.meta_bytes(GIT_META).map_err(bundle_err)?;
-    let (refs, pack) = parse_git(&git)?;
-    write_pack(&repo, pack)?;
-    for (oid, name) in refs {
-        repo.reference(&name, oid, true, "reprise bundle import").map_err(RunnerError::git(format!("creating {name}")))?;
-    }
+    let kept_existing = record_memos(store, &runs)?;
+    import_commits(repo, &u.meta_bytes(GIT_META).map_err(bundle_err)?)?;
     Ok(BundleReport { runs, objects: u.objects.len(), commits, new_objects, kept_existing })
 }

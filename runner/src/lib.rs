@@ -9,6 +9,8 @@ pub mod gcroots;
 pub mod lockfile;
 pub mod provenance;
 pub mod record;
+#[cfg(feature = "remote")]
+pub mod remote;
 pub mod rerun;
 pub mod run;
 pub mod spec;

@@ -21,6 +21,8 @@ pub enum StoreError {
     BadPrefix(String),
     #[error("object {expected} is corrupt: its bytes hash to {actual}; run `reprise verify`, then re-import it from a bundle or rerun what made it")]
     Corrupt { expected: Digest, actual: Digest },
+    #[error("{from} sent bytes hashing to {actual} for object {expected}; they were not kept")]
+    Untrusted { from: String, expected: Digest, actual: Digest },
     #[error("ref `{0}` is not a valid name (use segments of letters, digits, '.', '_' and '-' separated by '/')")]
     BadRefName(String),
     #[error("ref `{name}` is locked by another writer ({lock}); if no other reprise process is running, delete that file")]

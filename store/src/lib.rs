@@ -11,12 +11,13 @@ mod error;
 mod gc;
 mod objects;
 mod refs;
+pub mod remote;
 mod verify;
 
 pub use digest::{Digest, Hasher};
 pub use error::StoreError;
 pub use gc::GcReport;
-pub use objects::Store;
+pub use objects::{Incoming, Store};
 pub use refs::RefExpect;
 pub use verify::{Progress, VerifyReport};
 

@@ -98,6 +98,14 @@ impl Store {
         self.put_reader(f)
     }
 
+    /// Starts an object whose digest is promised by someone else (a remote, a peer): bytes are
+    /// written under `tmp/` and published only by [`Incoming::finish`] when they hash to `expected`.
+    pub fn incoming(&self, expected: Digest, from: &str) -> Result<Incoming<'_>, StoreError> {
+        let tmp_dir = self.tmp_dir();
+        let tmp = tempfile::Builder::new().prefix("in-").tempfile_in(&tmp_dir).map_err(StoreError::io("create a file in", &tmp_dir))?;
+        Ok(Incoming { store: self, tmp, hasher: Hasher::new(), expected, from: from.to_string() })
+    }
+
     /// Stores many files; `done` is called with each file's digest once the object is durable
     /// and visible. A batch of files is made durable with one `syncfs` before it is published and
     /// its new directory entries with a second one after.
@@ -394,5 +402,36 @@ mod tests {
             want.dedup();
             prop_assert_eq!(s.list().unwrap(), want);
         }
+    }
+}
+
+/// An object on its way in from an untrusted source: hashed while written, published only when
+/// its bytes are the promised ones; dropped unfinished, it leaves nothing.
+pub struct Incoming<'s> {
+    store: &'s Store,
+    tmp: NamedTempFile,
+    hasher: Hasher,
+    expected: Digest,
+    from: String,
+}
+
+impl Incoming<'_> {
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        self.hasher.update(bytes);
+        self.tmp.write_all(bytes).map_err(StoreError::io("write", self.tmp.path().to_path_buf()))
+    }
+
+    /// Publishes the object if its bytes hash to the promised digest; otherwise discards them
+    /// and returns `Untrusted`.
+    pub fn finish(self) -> Result<Digest, StoreError> {
+        let actual = self.hasher.finish();
+        if actual != self.expected {
+            return Err(StoreError::Untrusted { from: self.from, expected: self.expected, actual });
+        }
+        self.tmp.as_file().sync_all().map_err(StoreError::io("sync", self.tmp.path().to_path_buf()))?;
+        if let Some(fan) = self.store.publish(self.tmp, &actual)? {
+            sync_dir(&fan)?;
+        }
+        Ok(actual)
     }
 }

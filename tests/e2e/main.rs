@@ -3,6 +3,7 @@
 
 mod bundle;
 mod lock;
+mod remote;
 mod rerun;
 mod runs;
 mod store;

@@ -125,3 +125,73 @@ impl Sandbox {
         reprise(&self.store(), &self.repo(), args)
     }
 }
+
+/// An S3 server (s3s-fs) on 127.0.0.1 serving `root`, in this process, for as long as it lives.
+/// `fail_puts_after(n)` makes object uploads after the n-th answer 503, to interrupt a push.
+pub struct S3Server {
+    pub endpoint: String,
+    puts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    limit: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    _rt: tokio::runtime::Runtime,
+}
+
+pub const S3_KEY: &str = "test-ak";
+pub const S3_SECRET: &str = "test-sk";
+
+impl S3Server {
+    /// Serves `root` (created, with a bucket folder `bucket`) with the test credentials.
+    pub fn start(root: &Path, bucket: &str) -> S3Server {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        std::fs::create_dir_all(root.join(bucket)).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let mut b = s3s::service::S3ServiceBuilder::new(s3s_fs::FileSystem::new(root).unwrap());
+        b.set_auth(s3s::auth::SimpleAuth::from_single(S3_KEY, S3_SECRET));
+        let svc = b.build();
+        let puts = Arc::new(AtomicUsize::new(0));
+        let limit = Arc::new(AtomicUsize::new(usize::MAX));
+        let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (p, l) = (puts.clone(), limit.clone());
+        rt.spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                let (svc, p, l) = (svc.clone(), p.clone(), l.clone());
+                let handler = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let (svc, p, l) = (svc.clone(), p.clone(), l.clone());
+                    async move {
+                        if req.method() == hyper::Method::PUT && req.uri().path().contains("/objects/") && p.fetch_add(1, Ordering::SeqCst) >= l.load(Ordering::SeqCst) {
+                            let mut r = hyper::Response::new(s3s::Body::empty());
+                            *r.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
+                            return Ok::<_, s3s::HttpError>(r);
+                        }
+                        hyper::service::Service::call(&svc, req).await
+                    }
+                });
+                let conn = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .serve_connection(hyper_util::rt::TokioIo::new(sock), handler)
+                    .into_owned();
+                tokio::spawn(conn);
+            }
+        });
+        S3Server { endpoint: format!("http://{addr}"), puts, limit, _rt: rt }
+    }
+
+    /// Object uploads after the next `n` fail with 503 Service Unavailable.
+    pub fn fail_puts_after(&self, n: usize) {
+        use std::sync::atomic::Ordering;
+        self.limit.store(self.puts.load(Ordering::SeqCst) + n, Ordering::SeqCst);
+    }
+
+    pub fn heal(&self) {
+        self.limit.store(usize::MAX, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The command with the test S3 credentials and no other AWS settings.
+pub fn with_s3_credentials(mut c: Command) -> Command {
+    for v in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_SESSION_TOKEN", "AWS_PROFILE"] {
+        c.env_remove(v);
+    }
+    c.env("AWS_ACCESS_KEY_ID", S3_KEY).env("AWS_SECRET_ACCESS_KEY", S3_SECRET);
+    c
+}

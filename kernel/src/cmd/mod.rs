@@ -4,6 +4,8 @@ pub mod bundle;
 pub mod inspect;
 pub mod kernel;
 pub mod maintain;
+#[cfg(feature = "remote")]
+pub mod remote;
 pub mod rerun;
 pub mod run;
 pub mod store;

@@ -1,0 +1,99 @@
+//! `reprise remote add | ls | rm | push | pull`: runs shared through a folder or an S3 bucket
+//! that every member of a lab points at.
+
+use super::{Ctx, print_json};
+use crate::cli::{RemoteCommand, TransferArgs};
+use crate::render;
+use reprise_runner::remote::{self, RemoteReport};
+use reprise_store::remote::{Remote, RemoteConfig, RemoteOptions, RemoteUrl};
+
+fn connect(ctx: &Ctx, name: &str, t: &TransferArgs) -> anyhow::Result<(reprise_store::Store, Remote)> {
+    let store = ctx.store_for_write()?;
+    let cfg = store.remote_config(name)?;
+    let r = Remote::connect(&cfg, RemoteOptions { jobs: t.jobs, retries: t.retries })?;
+    Ok((store, r))
+}
+
+fn print(ctx: &Ctx, verb: &str, r: &RemoteReport) {
+    if ctx.json {
+        print_json(r);
+        return;
+    }
+    for run in &r.runs {
+        println!("{}  {:<24} commit {}", run.record, run.experiment, &run.commit[..12.min(run.commit.len())]);
+    }
+    let (moved, there) = if verb == "pushed" { ("sent", "the remote had") } else { ("received", "the store had") };
+    println!(
+        "{verb} {} run(s) {} `{}`: {} object(s) {moved} ({}), {} {there} already",
+        r.runs.len(),
+        if verb == "pushed" { "to" } else { "from" },
+        r.remote,
+        r.moved,
+        render::size(r.bytes),
+        r.present
+    );
+    for rec in &r.kept_existing {
+        println!("note: the store already records another run of the spec of {}; kept that one as the memo", &rec[..12]);
+    }
+    if verb == "pulled"
+        && let Some(first) = r.runs.first()
+    {
+        println!("next: reprise rerun {}", &first.record[..12]);
+    }
+}
+
+pub fn remote(ctx: &Ctx, c: RemoteCommand) -> anyhow::Result<()> {
+    match c {
+        RemoteCommand::Add { name, url, endpoint, region } => {
+            let store = ctx.store_for_write()?;
+            let cfg = RemoteConfig { name, url: RemoteUrl::parse(&url)?, endpoint, region };
+            store.add_remote(&cfg)?;
+            if !ctx.quiet {
+                println!("added remote `{}` at {}; next: reprise remote push {}", cfg.name, cfg.url, cfg.name);
+            }
+        }
+        RemoteCommand::Rm { name } => {
+            let cfg = ctx.store_for_write()?.remove_remote(&name)?;
+            if !ctx.quiet {
+                println!("forgot remote `{name}` ({}); its contents were not touched", cfg.url);
+            }
+        }
+        RemoteCommand::Ls { name: None } => {
+            let remotes = ctx.store_for_write()?.remotes()?;
+            if ctx.json {
+                let v: Vec<_> = remotes.iter().map(|r| serde_json::json!({"name": r.name, "url": r.url.to_string(), "endpoint": r.endpoint, "region": r.region})).collect();
+                print_json(&v);
+            } else if remotes.is_empty() {
+                println!("no remotes; add one with `reprise remote add NAME URL`");
+            }
+            for r in remotes.iter().filter(|_| !ctx.json) {
+                println!("{:<12} {}{}", r.name, r.url, r.endpoint.as_deref().map(|e| format!("  (endpoint {e})")).unwrap_or_default());
+            }
+        }
+        RemoteCommand::Ls { name: Some(name) } => {
+            let (_, r) = connect(ctx, &name, &TransferArgs { jobs: 1, retries: 3 })?;
+            let runs = remote::list(&r)?;
+            if ctx.json {
+                print_json(&runs);
+            } else {
+                for run in &runs {
+                    println!("{}  {:<24} commit {}", run.record, run.experiment, &run.commit[..12.min(run.commit.len())]);
+                }
+                println!("{} run(s) on `{name}`", runs.len());
+            }
+        }
+        RemoteCommand::Push { name, hashes, transfer } => {
+            let (store, r) = connect(ctx, &name, &transfer)?;
+            let rep = remote::push(&store, &ctx.repo, &r, &hashes, &ctx.bar)?;
+            ctx.bar.done();
+            print(ctx, "pushed", &rep);
+        }
+        RemoteCommand::Pull { name, hashes, transfer } => {
+            let (store, r) = connect(ctx, &name, &transfer)?;
+            let rep = remote::pull(&store, &ctx.repo, &r, &hashes, &ctx.bar)?;
+            ctx.bar.done();
+            print(ctx, "pulled", &rep);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! Runs on a remote store: `push` sends each run's closure and a git bundle of its commit, then
+//! a manifest `runs/<record>.json` (written last, so a listed run is a complete one); `pull`
+//! reads manifests, receives every object verified, checks each run, then imports its commits.
+
+use crate::bundle::{BundledRun, closure, git_bundle, import_commits, record_memos};
+use crate::error::RunnerError;
+use crate::{RunRecord, RunSpec};
+use reprise_store::remote::{Remote, RemoteError, Transfer};
+use reprise_store::{Digest, Progress, Store};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// The `format` field of a run manifest.
+pub const MANIFEST_FORMAT: &str = "reprise-remote-run 1";
+
+/// `runs/<record>.json` on a remote: one run and every object it needs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunManifest {
+    pub format: String,
+    pub run: BundledRun,
+    /// Record, spec, outputs, inputs and diff, sorted.
+    pub objects: Vec<String>,
+    /// The git bundle (an object too) holding the history of `run.commit`.
+    pub git: String,
+}
+
+/// What a push or pull did.
+#[derive(Clone, Debug, Serialize)]
+pub struct RemoteReport {
+    pub remote: String,
+    pub runs: Vec<BundledRun>,
+    /// Objects moved, and those the other side already had.
+    pub moved: usize,
+    pub present: usize,
+    pub bytes: u64,
+    /// Runs whose manifest was new on the remote (push) or whose memo the pull set.
+    pub new_runs: usize,
+    /// Pull: runs whose spec already had another record in the store (that one was kept).
+    pub kept_existing: Vec<String>,
+}
+
+fn remote_err(e: RemoteError) -> RunnerError {
+    match e {
+        RemoteError::Store(s) => RunnerError::Store(s),
+        other => RunnerError::User(other.to_string()),
+    }
+}
+
+fn manifest_name(record_hex: &str) -> String {
+    format!("runs/{record_hex}.json")
+}
+
+/// Pushes the runs `hashes` names (every run the store memoises when empty).
+pub fn push(store: &Store, repo: &Path, remote: &Remote, hashes: &[String], progress: &dyn Progress) -> Result<RemoteReport, RunnerError> {
+    let hashes: Vec<String> = if hashes.is_empty() { store.list_refs("runs")?.into_iter().map(|(_, d)| d.hex()).collect() } else { hashes.to_vec() };
+    if hashes.is_empty() {
+        return Err(RunnerError::User("the store has no runs to push; name run hashes, or run something first".into()));
+    }
+    let git_repo = git2::Repository::open(repo).map_err(RunnerError::git(format!("opening the repository at {}", repo.display())))?;
+    let mut manifests: Vec<RunManifest> = Vec::new();
+    let mut git_by_commit: BTreeMap<String, Digest> = BTreeMap::new();
+    let mut all = BTreeSet::new();
+    for h in &hashes {
+        let (run, objects) = closure(store, h)?;
+        if manifests.iter().any(|m| m.run == run) {
+            continue;
+        }
+        let git = match git_by_commit.get(&run.commit) {
+            Some(d) => *d,
+            None => {
+                // The git bundle travels as an object: content-addressed, verified on pull.
+                let d = store.put_bytes(&git_bundle(&git_repo, &BTreeSet::from([run.commit.clone()]))?)?;
+                git_by_commit.insert(run.commit.clone(), d);
+                d
+            }
+        };
+        all.extend(objects.iter().copied());
+        all.insert(git);
+        manifests.push(RunManifest { format: MANIFEST_FORMAT.into(), run, objects: objects.iter().map(Digest::hex).collect(), git: git.hex() });
+    }
+    remote.check_format(true).map_err(remote_err)?;
+    let all: Vec<Digest> = all.into_iter().collect();
+    let t = remote.push_objects(store, &all, progress).map_err(remote_err)?;
+    let mut new_runs = 0;
+    for m in &manifests {
+        if remote.put_file(&manifest_name(&m.run.record), reprise_core::canon::to_vec(m)?).map_err(remote_err)? {
+            new_runs += 1;
+        }
+    }
+    Ok(report(remote, manifests.into_iter().map(|m| m.run).collect(), t, new_runs, vec![]))
+}
+
+fn report(remote: &Remote, runs: Vec<BundledRun>, t: Transfer, new_runs: usize, kept_existing: Vec<String>) -> RemoteReport {
+    RemoteReport { remote: remote.name().into(), runs, moved: t.moved, present: t.present, bytes: t.bytes, new_runs, kept_existing }
+}
+
+fn read_manifest(remote: &Remote, record_hex: &str) -> Result<RunManifest, RunnerError> {
+    let name = manifest_name(record_hex);
+    let bytes = remote
+        .get_file(&name)
+        .map_err(remote_err)?
+        .ok_or_else(|| RunnerError::User(format!("remote `{}` has no run {}", remote.name(), &record_hex[..12.min(record_hex.len())])))?;
+    let m: RunManifest = serde_json::from_slice(&bytes).map_err(|e| RunnerError::User(format!("remote `{}`: {name} is malformed: {e}", remote.name())))?;
+    if m.format != MANIFEST_FORMAT || m.run.record != record_hex {
+        return Err(RunnerError::User(format!("remote `{}`: {name} is not a `{MANIFEST_FORMAT}` manifest of that run", remote.name())));
+    }
+    Ok(m)
+}
+
+/// The manifests `hashes` name (prefixes of run hashes or spec digests; every run when empty).
+fn select(remote: &Remote, hashes: &[String]) -> Result<Vec<RunManifest>, RunnerError> {
+    let records: Vec<String> = remote.list_files("runs").map_err(remote_err)?.into_iter().filter_map(|n| n.strip_suffix(".json").map(str::to_owned)).collect();
+    if hashes.is_empty() {
+        return records.iter().map(|r| read_manifest(remote, r)).collect();
+    }
+    let mut by_spec: Option<Vec<RunManifest>> = None;
+    let mut out: Vec<RunManifest> = Vec::new();
+    for h in hashes {
+        let h = h.trim().to_ascii_lowercase();
+        if h.len() < 6 {
+            return Err(RunnerError::User(format!("`{h}` is too short to name a run: give at least 6 hex digits")));
+        }
+        let hits: Vec<&String> = records.iter().filter(|r| r.starts_with(&h)).collect();
+        let found = match hits.as_slice() {
+            [one] => read_manifest(remote, one)?,
+            [] => {
+                if by_spec.is_none() {
+                    by_spec = Some(records.iter().map(|r| read_manifest(remote, r)).collect::<Result<_, _>>()?);
+                }
+                let ms: Vec<&RunManifest> = by_spec.as_ref().unwrap().iter().filter(|m| m.run.spec.starts_with(&h)).collect();
+                match ms.as_slice() {
+                    [one] => (*one).clone(),
+                    [] => return Err(RunnerError::User(format!("remote `{}` has no run or spec starting with `{h}`; `reprise remote ls {}` lists its runs", remote.name(), remote.name()))),
+                    _ => return Err(RunnerError::User(format!("`{h}` names {} runs of remote `{}`; give more digits", ms.len(), remote.name()))),
+                }
+            }
+            _ => return Err(RunnerError::User(format!("`{h}` names {} runs of remote `{}`; give more digits", hits.len(), remote.name()))),
+        };
+        if !out.iter().any(|m| m.run == found.run) {
+            out.push(found);
+        }
+    }
+    Ok(out)
+}
+
+/// The runs on a remote.
+pub fn list(remote: &Remote) -> Result<Vec<BundledRun>, RunnerError> {
+    remote.check_format(false).map_err(remote_err)?;
+    Ok(select(remote, &[])?.into_iter().map(|m| m.run).collect())
+}
+
+/// Checks a pulled run against its manifest: the record names the spec, the spec the commit and
+/// experiment, and every output, input and diff is in the manifest's object list.
+fn check_pulled(store: &Store, m: &RunManifest) -> Result<(), RunnerError> {
+    let bad = |why: String| RunnerError::User(format!("run {} on the remote is inconsistent: {why}; nothing of it was recorded", &m.run.record[..12]));
+    let listed: BTreeSet<&str> = m.objects.iter().map(String::as_str).collect();
+    let rd = Digest::parse(&m.run.record).ok_or_else(|| bad("its record is not a digest".into()))?;
+    let record = RunRecord::parse(&store.read_verified(&rd)?)?;
+    let sd = record.spec_digest()?;
+    if sd.hex() != m.run.spec {
+        return Err(bad(format!("the record names spec {}", sd.short(12))));
+    }
+    let spec = RunSpec::parse(&store.read_verified(&sd)?)?;
+    if spec.code.commit != m.run.commit || spec.experiment.name != m.run.experiment {
+        return Err(bad("the manifest disagrees with the spec".into()));
+    }
+    let needed = record.outputs.values().map(|o| o.digest()).collect::<Result<Vec<_>, _>>()?.into_iter().chain(spec.references()).chain([rd, sd]);
+    for d in needed {
+        if !listed.contains(d.hex().as_str()) {
+            return Err(bad(format!("object {} is not in its manifest", d.short(12))));
+        }
+    }
+    Ok(())
+}
+
+/// Pulls the runs `hashes` names (every run on the remote when empty): objects verified before
+/// they are published, each run checked, commits imported under `refs/reprise/commits/`.
+pub fn pull(store: &Store, repo: &Path, remote: &Remote, hashes: &[String], progress: &dyn Progress) -> Result<RemoteReport, RunnerError> {
+    remote.check_format(false).map_err(remote_err)?;
+    let manifests = select(remote, hashes)?;
+    let mut all = BTreeSet::new();
+    for m in &manifests {
+        for hex in m.objects.iter().chain([&m.git]) {
+            all.insert(Digest::parse(hex).ok_or_else(|| RunnerError::User(format!("remote `{}`: run {} lists `{hex}`, not a digest", remote.name(), &m.run.record[..12])))?);
+        }
+    }
+    let all: Vec<Digest> = all.into_iter().collect();
+    let t = remote.pull_objects(store, &all, progress).map_err(remote_err)?;
+    for m in &manifests {
+        check_pulled(store, m)?;
+        import_commits(repo, &store.read_verified(&Digest::parse(&m.git).expect("parsed above"))?)?;
+    }
+    let runs: Vec<BundledRun> = manifests.into_iter().map(|m| m.run).collect();
+    let kept_existing = record_memos(store, &runs)?;
+    let new_runs = runs.len() - kept_existing.len();
+    Ok(report(remote, runs, t, new_runs, kept_existing))
+}
