@@ -87,12 +87,62 @@ pub enum BundleCommand {
         output: PathBuf,
     },
     /// Check every digest, the record → object closure and the git pack, without running or keeping anything
-    Verify { file: PathBuf },
+    Verify {
+        file: PathBuf,
+        #[command(flatten)]
+        limits: BundleLimits,
+    },
     /// Verify, then add the objects to the store, record the runs and import their commits into the repository
     #[command(after_help = "Then `reprise rerun <hash>` reproduces a run from the bundle on this machine.")]
-    Import { file: PathBuf },
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        limits: BundleLimits,
+    },
     /// List the runs a bundle carries (after verifying it)
-    Ls { file: PathBuf },
+    Ls {
+        file: PathBuf,
+        #[command(flatten)]
+        limits: BundleLimits,
+    },
+}
+
+/// A bundle is untrusted input: reading stops, keeping nothing, past these caps.
+#[derive(Args, Debug)]
+pub struct BundleLimits {
+    /// Most bytes the bundle may expand to (e.g. 500MiB, 64GiB)
+    #[arg(long, value_name = "SIZE", default_value = "64GiB", value_parser = parse_size)]
+    pub max_expanded: u64,
+    /// Most entries (objects and metadata files) the bundle may hold
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_entries: u64,
+}
+
+impl BundleLimits {
+    pub fn limits(&self) -> reprise_store::bundle::Limits {
+        reprise_store::bundle::Limits { max_expanded: self.max_expanded, max_entries: self.max_entries }
+    }
+}
+
+/// `123`, `500MB`, `500MiB`, `64GiB`, `1.5GB`: a byte count.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a size: give a number and a unit, e.g. 500MiB or 64GiB"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        "t" | "tb" => 1_000_000_000_000,
+        "tib" => 1 << 40,
+        u => return Err(format!("`{u}` is not a size unit: use B, KB, KiB, MB, MiB, GB, GiB, TB or TiB")),
+    };
+    Ok((n * mult as f64).round() as u64)
 }
 
 /// `reprise remote …`: a remote holds objects and one manifest per pushed run; every member of a

@@ -6,7 +6,7 @@ use crate::error::RunnerError;
 use crate::rerun::resolve_run;
 use crate::{RunRecord, RunSpec};
 use reprise_core::Progress;
-use reprise_store::bundle::{BundleError, BundleWriter, Unpacked, unpack};
+use reprise_store::bundle::{BundleError, BundleWriter, Limits, Unpacked, unpack_with};
 use reprise_store::{Digest, RefExpect, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -241,9 +241,9 @@ pub(crate) fn import_commits(repo: &Path, git: &[u8]) -> Result<(), RunnerError>
 }
 
 /// Verifies a bundle file without running anything and without keeping anything.
-pub fn verify(store: &Store, file: &Path) -> Result<BundleReport, RunnerError> {
+pub fn verify(store: &Store, file: &Path, limits: Limits) -> Result<BundleReport, RunnerError> {
     let f = File::open(file).map_err(io(file, "opening the bundle"))?;
-    let u = unpack(store, f).map_err(bundle_err)?;
+    let u = unpack_with(store, f, limits).map_err(bundle_err)?;
     let (runs, commits) = check(&u)?;
     Ok(BundleReport { runs, objects: u.objects.len(), commits, new_objects: 0, kept_existing: vec![] })
 }
@@ -251,9 +251,9 @@ pub fn verify(store: &Store, file: &Path) -> Result<BundleReport, RunnerError> {
 /// Verifies a bundle, then publishes its objects into the store, records each run as its spec's
 /// memo (unless the store already has one), and imports its commits into `repo` under
 /// `refs/reprise/commits/<sha>` so that `rerun` can check them out.
-pub fn import(store: &Store, repo: &Path, file: &Path) -> Result<BundleReport, RunnerError> {
+pub fn import(store: &Store, repo: &Path, file: &Path, limits: Limits) -> Result<BundleReport, RunnerError> {
     let f = File::open(file).map_err(io(file, "opening the bundle"))?;
-    let u = unpack(store, f).map_err(bundle_err)?;
+    let u = unpack_with(store, f, limits).map_err(bundle_err)?;
     let (runs, commits) = check(&u)?;
     let new_objects = u.publish_objects(store).map_err(bundle_err)?;
     let kept_existing = record_memos(store, &runs)?;

@@ -13,6 +13,20 @@ use std::path::{Path, PathBuf};
 /// The first entry of every bundle, and its whole content.
 pub const BUNDLE_FORMAT: &str = "reprise-bundle 1\n";
 
+/// Caps on what an untrusted bundle may expand to, checked before each entry is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Total bytes of all entries once decompressed.
+    pub max_expanded: u64,
+    pub max_entries: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_expanded: 64 << 30, max_entries: 1_000_000 }
+    }
+}
+
 /// What is wrong with a bundle (or with writing one), naming the entry.
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
@@ -34,6 +48,8 @@ pub enum BundleError {
     Sums(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("the bundle expands past the limit of {limit} {what} (at entry `{name}`); nothing was kept. If you trust its sender, raise the limit (--max-expanded / --max-entries)")]
+    TooLarge { what: &'static str, limit: u64, name: String },
 }
 
 fn io_err(op: impl Into<String>) -> impl FnOnce(io::Error) -> BundleError {
@@ -202,6 +218,11 @@ impl Unpacked {
 /// sizes as declared, then `FORMAT`, `SHA256SUMS` (exactly the entries, each digest right) and
 /// every object's name checked. Any problem is an error naming the entry; nothing is kept.
 pub fn unpack(store: &Store, r: impl Read) -> Result<Unpacked, BundleError> {
+    unpack_with(store, r, Limits::default())
+}
+
+/// `unpack` with caps on the expanded size and the number of entries.
+pub fn unpack_with(store: &Store, r: impl Read, limits: Limits) -> Result<Unpacked, BundleError> {
     let tmp = store.root().join("tmp");
     std::fs::create_dir_all(&tmp).map_err(io_err(format!("creating {}", tmp.display())))?;
     let dir = tempfile::Builder::new().prefix("bundle-").tempdir_in(&tmp).map_err(io_err("creating a scratch folder"))?;
@@ -211,6 +232,7 @@ pub fn unpack(store: &Store, r: impl Read) -> Result<Unpacked, BundleError> {
     let mut ar = tar::Archive::new(dec);
     let mut seen: BTreeMap<Name, (Digest, PathBuf)> = BTreeMap::new();
     let mut raw_names: BTreeSet<String> = BTreeSet::new();
+    let mut expanded = 0u64;
     for entry in ar.entries().map_err(|e| BundleError::Container(e.to_string()))? {
         let mut e = entry.map_err(|e| BundleError::Container(e.to_string()))?;
         let raw = String::from_utf8_lossy(&e.path_bytes()).into_owned();
@@ -230,6 +252,13 @@ pub fn unpack(store: &Store, r: impl Read) -> Result<Unpacked, BundleError> {
             return Err(BundleError::Duplicate(raw));
         }
         let declared = e.header().size().map_err(|err| BundleError::Entry { name: raw.clone(), why: err.to_string() })?;
+        if raw_names.len() as u64 > limits.max_entries {
+            return Err(BundleError::TooLarge { what: "entries", limit: limits.max_entries, name: raw });
+        }
+        expanded = expanded.saturating_add(declared);
+        if expanded > limits.max_expanded {
+            return Err(BundleError::TooLarge { what: "bytes", limit: limits.max_expanded, name: raw });
+        }
         let dest = match &name {
             Name::Object(d) => dir.path().join("objects").join(d.hex()),
             Name::Meta(m) => dir.path().join("meta").join(m),
@@ -375,5 +404,27 @@ mod tests {
         let good = bundle(&s, &[b"one", b"two"]);
         assert!(unpack(&s, &good[..good.len() / 2]).is_err());
         assert_eq!(std::fs::read_dir(s.root().join("tmp")).unwrap().count(), 0, "scratch folders are removed");
+    }
+
+    #[test]
+    fn a_decompression_bomb_and_too_many_entries_stop_at_the_limit() {
+        let (_t, s) = store();
+        // 256 MiB of zeros compress to a few KiB; a 16 MiB cap stops it at the first big entry
+        let zeros = vec![0u8; 256 << 20];
+        let d = s.put_bytes(&zeros).unwrap();
+        let mut w = BundleWriter::new(Vec::new()).unwrap();
+        w.add_object(&s, &d).unwrap();
+        let bomb = w.finish().unwrap();
+        assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
+        let (_t2, s2) = store();
+        let small = Limits { max_expanded: 16 << 20, max_entries: 100 };
+        let err = unpack_with(&s2, &bomb[..], small).err().unwrap().to_string();
+        assert!(err.contains("expands past the limit of 16777216 bytes") && err.contains(&d.hex()), "{err}");
+        let many = bundle(&s, &[b"1", b"2", b"3", b"4"]);
+        let err = unpack_with(&s2, &many[..], Limits { max_entries: 3, ..small }).err().unwrap().to_string();
+        assert!(err.contains("limit of 3 entries"), "{err}");
+        assert_eq!(std::fs::read_dir(s2.root().join("tmp")).unwrap().count(), 0);
+        assert!(s2.list().unwrap().is_empty());
+        assert_eq!(unpack_with(&s2, &many[..], Limits { max_entries: 7, ..small }).unwrap().objects.len(), 4);
     }
 }

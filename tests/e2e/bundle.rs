@@ -3,14 +3,6 @@
 
 use crate::support::*;
 
-fn objects(store: &std::path::Path) -> usize {
-    walk(&store.join("objects"))
-}
-
-fn walk(p: &std::path::Path) -> usize {
-    std::fs::read_dir(p).map(|rd| rd.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum()).unwrap_or(0)
-}
-
 #[test]
 fn export_verify_import_then_show_and_a_damaged_bundle_is_refused() {
     let a = Sandbox::new();
@@ -46,12 +38,22 @@ fn export_verify_import_then_show_and_a_damaged_bundle_is_refused() {
     let bad = a.scratch().join("damaged.reprise");
     std::fs::write(&bad, &bytes).unwrap();
     let c = Sandbox::new();
+    ok(c.cmd(&["run", "demo.pi", "--seed", "9", "-p", "n=1000", "-p", "tasks=2"]));
+    let before = tree(&c.store());
+    let refs_before = git(&c.repo(), &["for-each-ref"]);
     let r = try_run(c.cmd(&["bundle", "verify", bad.to_str().unwrap()]));
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("bundle"), "{}", r.stderr);
     let r = try_run(c.cmd(&["bundle", "import", bad.to_str().unwrap()]));
     assert_ne!(r.code, 0);
-    assert_eq!(objects(&c.store()), 0, "a refused import keeps nothing");
+    // a bundle over the receiver's size cap: refused with the limit named
+    let r = try_run(c.cmd(&["bundle", "import", file.to_str().unwrap(), "--max-expanded", "2KiB"]));
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("expands past the limit of 2048 bytes") && r.stderr.contains("--max-expanded"), "{}", r.stderr);
+    let r = try_run(c.cmd(&["bundle", "import", file.to_str().unwrap(), "--max-expanded", "lots"]));
+    assert!(r.stderr.contains("`lots` is not a size"), "{}", r.stderr);
+    assert_eq!(before, tree(&c.store()), "a refused import leaves the store byte for byte as it was");
+    assert_eq!(refs_before, git(&c.repo(), &["for-each-ref"]), "and the repository's refs too");
     // a hash the store does not have
     let r = try_run(a.cmd(&["bundle", "export", "abcdef0123", "-o", a.scratch().join("x.reprise").to_str().unwrap()]));
     assert_ne!(r.code, 0);

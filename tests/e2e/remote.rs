@@ -3,25 +3,6 @@
 //! tampered object refused, and a folder remote (`file://`).
 
 use crate::support::*;
-use std::path::Path;
-
-fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((p.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn push_to_s3_interrupted_then_completed_and_pull_into_another_store() {
     let server_root = tempfile::tempdir().unwrap();
@@ -79,21 +60,24 @@ fn push_to_s3_interrupted_then_completed_and_pull_into_another_store() {
     let spec2 = rest["runs"].as_array().unwrap().iter().find(|r| r["record"] == r2.as_str()).unwrap()["spec"].as_str().unwrap().to_string();
     assert_eq!(std::fs::read_to_string(b.store().join("refs/runs").join(&spec2)).unwrap().trim(), r2);
 
-    // a tampered object on the server is refused; the receiving store is byte for byte unchanged
-    let hex = r2.clone(); // the record of r2, which every pull of r2 needs
+    // a tampered record on the server is refused: the pull fails naming it, the bad bytes are
+    // not kept, no run or commit is recorded, and what did arrive is verified objects only
+    let hex = r2.clone();
     let on_server = server_root.path().join("lab-runs/team/objects/sha256").join(&hex[..2]).join(&hex);
     let mut bytes = std::fs::read(&on_server).unwrap();
     bytes[10] ^= 1;
     std::fs::write(&on_server, &bytes).unwrap();
     let c = Sandbox::new();
     ok(c.cmd(&["remote", "add", "lab", "s3://lab-runs/team", "--endpoint", &s3.endpoint]));
-    let before = tree(&c.store());
+    let refs = |sb: &Sandbox| tree(&sb.store()).into_iter().filter(|(p, _)| p.starts_with("refs/")).collect::<Vec<_>>();
+    let (refs_before, git_before) = (refs(&c), git(&c.repo(), &["for-each-ref"]));
     let r = try_run(s3cmd(&c, &["remote", "pull", "lab", &r2]));
     assert_ne!(r.code, 0);
-    assert!(r.stderr.contains("sent bytes hashing to") && r.stderr.contains("were not kept"), "{}", r.stderr);
-    let after: Vec<_> = tree(&c.store()).into_iter().filter(|(p, _)| !p.starts_with("tmp/")).collect();
-    let before: Vec<_> = before.into_iter().filter(|(p, _)| !p.starts_with("tmp/")).collect();
-    assert_eq!(before, after, "a refused pull keeps nothing");
+    assert!(r.stderr.contains(&format!("sent bytes hashing to {}", sha256_hex(&bytes))) && r.stderr.contains("were not kept"), "{}", r.stderr);
+    assert!(!c.store().join("objects/sha256").join(&hex[..2]).join(&hex[2..]).exists());
+    assert_eq!(refs_before, refs(&c));
+    assert_eq!(git_before, git(&c.repo(), &["for-each-ref"]));
+    ok(c.cmd(&["verify"]));
     // unknown names are errors that say where to look
     let r = try_run(s3cmd(&c, &["remote", "pull", "lab", "abcdef12"]));
     assert!(r.stderr.contains("no run or spec starting with `abcdef12`"), "{}", r.stderr);

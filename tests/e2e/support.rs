@@ -195,3 +195,29 @@ pub fn with_s3_credentials(mut c: Command) -> Command {
     c.env("AWS_ACCESS_KEY_ID", S3_KEY).env("AWS_SECRET_ACCESS_KEY", S3_SECRET);
     c
 }
+
+/// Every file under `dir` (relative path, SHA-256 of its bytes), sorted, leaving out `tmp/` (writes in
+/// progress): two equal trees are the same store byte for byte.
+pub fn tree(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.strip_prefix(dir).unwrap().display().to_string(), sha256_hex(&std::fs::read(&p).unwrap())));
+            }
+        }
+    }
+    out.retain(|(p, _)| !p.starts_with("tmp/"));
+    out.sort();
+    out
+}
+
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}

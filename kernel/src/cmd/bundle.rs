@@ -34,19 +34,19 @@ pub fn bundle(ctx: &Ctx, c: BundleCommand) -> anyhow::Result<()> {
             ctx.bar.done();
             print(ctx, "wrote", &output, &r);
         }
-        BundleCommand::Verify { file } => {
+        BundleCommand::Verify { file, limits } => {
             let store = ctx.store_for_write()?;
-            let r = bundle::verify(&store, &file)?;
+            let r = bundle::verify(&store, &file, limits.limits())?;
             print(ctx, "ok: verified", &file, &r);
         }
-        BundleCommand::Import { file } => {
+        BundleCommand::Import { file, limits } => {
             let store = ctx.store_for_write()?;
-            let r = bundle::import(&store, &ctx.repo, &file)?;
+            let r = bundle::import(&store, &ctx.repo, &file, limits.limits())?;
             print(ctx, "imported", &file, &r);
         }
-        BundleCommand::Ls { file } => {
+        BundleCommand::Ls { file, limits } => {
             let store = ctx.store_for_write()?;
-            let r = bundle::verify(&store, &file)?;
+            let r = bundle::verify(&store, &file, limits.limits())?;
             print(ctx, "verified", &file, &r);
         }
     }
