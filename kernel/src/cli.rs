@@ -85,6 +85,10 @@ pub enum BundleCommand {
         /// The bundle file to write (replaced only once complete)
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: PathBuf,
+        /// Leave out the history the receiver already has: everything reachable from REV (a
+        /// commit, tag or branch the receiver's repository holds; it must, or import refuses)
+        #[arg(long, value_name = "REV")]
+        since: Option<String>,
     },
     /// Check every digest, the record → object closure and the git pack, without running or keeping anything
     Verify {

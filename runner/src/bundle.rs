@@ -11,7 +11,7 @@ use reprise_store::{Digest, RefExpect, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, Write};
 use std::path::Path;
 
 /// `meta/runs.json`: the runs a bundle carries, in the order they were named.
@@ -56,11 +56,23 @@ fn io(path: &Path, what: &str) -> impl FnOnce(std::io::Error) -> RunnerError {
     move |e| RunnerError::File { path, why: format!("{what}: {e}") }
 }
 
-/// The git bundle of `commits` and their whole history, from `repo`.
-pub(crate) fn git_bundle(repo: &git2::Repository, commits: &BTreeSet<String>) -> Result<Vec<u8>, RunnerError> {
+/// The git bundle of `commits` and their history, from `repo`: the whole history, or with
+/// `since` only what `since` (which the receiver must have: a prerequisite line) does not reach.
+/// Written to an unnamed file under the store's `tmp/` (a long history's pack need not fit in
+/// memory); returned rewound, with its length.
+pub(crate) fn git_bundle(store: &Store, repo: &git2::Repository, commits: &BTreeSet<String>, since: Option<&str>) -> Result<(File, u64), RunnerError> {
     let mut pb = repo.packbuilder().map_err(RunnerError::git("starting a pack"))?;
     let mut walk = repo.revwalk().map_err(RunnerError::git("walking history"))?;
     let mut out = GIT_HEADER.as_bytes().to_vec();
+    if let Some(rev) = since {
+        let base = repo
+            .revparse_single(rev)
+            .and_then(|o| o.peel_to_commit())
+            .map_err(RunnerError::git(format!("`--since {rev}` names no commit in the repository at {}", repo.path().display())))?;
+        walk.hide(base.id()).map_err(RunnerError::git(format!("leaving out the history of {rev}")))?;
+        let subject: String = base.summary().unwrap_or("").chars().filter(|c| !c.is_control()).collect();
+        out.extend(format!("-{} {subject}\n", base.id()).as_bytes());
+    }
     for c in commits {
         let oid = git2::Oid::from_str(c).map_err(RunnerError::git(format!("commit id {c}")))?;
         repo.find_commit(oid).map_err(RunnerError::git(format!("commit {c} is not in the repository at {}; export from the repository the runs were made in (--repo)", repo.path().display())))?;
@@ -68,11 +80,25 @@ pub(crate) fn git_bundle(repo: &git2::Repository, commits: &BTreeSet<String>) ->
         out.extend(format!("{c} refs/reprise/commits/{c}\n").as_bytes());
     }
     pb.insert_walk(&mut walk).map_err(RunnerError::git("packing the history"))?;
-    let mut buf = git2::Buf::new();
-    pb.write_buf(&mut buf).map_err(RunnerError::git("writing the pack"))?;
     out.push(b'\n');
-    out.extend_from_slice(&buf);
-    Ok(out)
+    let tmp = store.root().join("tmp");
+    let mut f = tempfile::tempfile_in(&tmp).map_err(io(&tmp, "creating a file for the git pack"))?;
+    f.write_all(&out).map_err(io(&tmp, "writing the git pack"))?;
+    let mut write_err = None;
+    pb.foreach(|chunk| match f.write_all(chunk) {
+        Ok(()) => true,
+        Err(e) => {
+            write_err = Some(e);
+            false
+        }
+    })
+    .map_err(RunnerError::git("writing the pack"))?;
+    if let Some(e) = write_err {
+        return Err(io(&tmp, "writing the git pack")(e));
+    }
+    let len = f.stream_position().map_err(io(&tmp, "writing the git pack"))?;
+    f.rewind().map_err(io(&tmp, "reading the git pack back"))?;
+    Ok((f, len))
 }
 
 /// The run `hash` names (a run hash or spec digest, or a unique prefix) and every object it
@@ -96,7 +122,7 @@ pub(crate) fn closure(store: &Store, hash: &str) -> Result<(BundledRun, BTreeSet
 
 /// Writes a bundle of the runs named by `hashes` (run hashes or spec digests, or unique prefixes)
 /// to `out`, through a temporary file renamed into place when complete.
-pub fn export(store: &Store, repo: &Path, hashes: &[String], out: &Path, progress: &dyn Progress) -> Result<BundleReport, RunnerError> {
+pub fn export(store: &Store, repo: &Path, hashes: &[String], since: Option<&str>, out: &Path, progress: &dyn Progress) -> Result<BundleReport, RunnerError> {
     let mut runs = Vec::new();
     let mut objects = BTreeSet::new();
     let mut commits = BTreeSet::new();
@@ -109,13 +135,13 @@ pub fn export(store: &Store, repo: &Path, hashes: &[String], out: &Path, progres
         }
     }
     let repo = git2::Repository::open(repo).map_err(RunnerError::git(format!("opening the repository at {}", repo.display())))?;
-    let git = git_bundle(&repo, &commits)?;
+    let (git, git_len) = git_bundle(store, &repo, &commits, since)?;
     let runs_json = reprise_core::canon::to_vec(&runs)?;
     let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let tmp = tempfile::Builder::new().prefix(".reprise-bundle-").tempfile_in(dir).map_err(io(dir, "creating a temporary file"))?;
     let mut w = BundleWriter::new(BufWriter::new(tmp.as_file().try_clone().map_err(io(tmp.path(), "opening"))?)).map_err(bundle_err)?;
     w.add_meta(RUNS_META, runs_json.len() as u64, &runs_json[..]).map_err(bundle_err)?;
-    w.add_meta(GIT_META, git.len() as u64, &git[..]).map_err(bundle_err)?;
+    w.add_meta(GIT_META, git_len, git).map_err(bundle_err)?;
     progress.start("bundling objects", objects.len() as u64);
     for d in &objects {
         w.add_object(store, d).map_err(bundle_err)?;
@@ -133,15 +159,40 @@ pub fn export(store: &Store, repo: &Path, hashes: &[String], out: &Path, progres
 /// A git bundle's refs: (commit, ref name).
 type GitRefs = Vec<(git2::Oid, String)>;
 
-/// The git bundle's ref lines and pack.
-fn parse_git(bytes: &[u8]) -> Result<(GitRefs, &[u8]), RunnerError> {
+/// A git bundle's header: the commits the receiver must already have, and its refs.
+struct GitHeader {
+    prerequisites: Vec<git2::Oid>,
+    refs: GitRefs,
+}
+
+/// Reads a git bundle's header from `r`, leaving `r` at the start of its pack.
+fn read_git_header(r: &mut impl BufRead) -> Result<GitHeader, RunnerError> {
     let bad = |why: &str| RunnerError::User(format!("bundle: meta/{GIT_META} {why}"));
-    let rest = bytes.strip_prefix(GIT_HEADER.as_bytes()).ok_or_else(|| bad("does not start with `# v2 git bundle`"))?;
-    let end = rest.windows(2).position(|w| w == b"\n\n").ok_or_else(|| bad("has no blank line before its pack"))?;
-    let mut refs = Vec::new();
-    for line in std::str::from_utf8(&rest[..end]).map_err(|_| bad("has a header that is not UTF-8"))?.lines() {
-        if line.starts_with('-') {
-            return Err(bad("needs prerequisite commits; this build exports and imports whole histories only"));
+    let mut line = String::new();
+    let mut next = |line: &mut String| -> Result<(), RunnerError> {
+        line.clear();
+        // a header line is short; a longer one means this is not a git bundle
+        let n = r.by_ref().take(4096).read_line(line).map_err(|_| bad("has a header that is not UTF-8 text"))?;
+        if n == 0 || !line.ends_with('\n') {
+            return Err(bad("has no blank line before its pack"));
+        }
+        line.pop();
+        Ok(())
+    };
+    next(&mut line)?;
+    if format!("{line}\n") != GIT_HEADER {
+        return Err(bad("does not start with `# v2 git bundle`"));
+    }
+    let (mut refs, mut prerequisites) = (Vec::new(), Vec::new());
+    loop {
+        next(&mut line)?;
+        if line.is_empty() {
+            break;
+        }
+        if let Some(p) = line.strip_prefix('-') {
+            let sha = p.split(' ').next().unwrap_or_default();
+            prerequisites.push(git2::Oid::from_str(sha).map_err(|_| bad(&format!("names prerequisite `{sha}`, not a commit id")))?);
+            continue;
         }
         let (sha, name) = line.split_once(' ').ok_or_else(|| bad(&format!("has a malformed ref line `{line}`")))?;
         let oid = git2::Oid::from_str(sha).map_err(|_| bad(&format!("names `{sha}`, not a commit id")))?;
@@ -150,14 +201,37 @@ fn parse_git(bytes: &[u8]) -> Result<(GitRefs, &[u8]), RunnerError> {
         }
         refs.push((oid, name.to_string()));
     }
-    Ok((refs, &rest[end + 2..]))
+    Ok(GitHeader { prerequisites, refs })
+}
+
+/// Opens a git bundle file, reads its header and leaves the reader at the pack.
+fn open_git(path: &Path) -> Result<(GitHeader, BufReader<File>), RunnerError> {
+    let mut r = BufReader::new(File::open(path).map_err(io(path, "opening the git bundle"))?);
+    Ok((read_git_header(&mut r)?, r))
+}
+
+/// Fails unless the repository at `repo` holds every prerequisite of a thin git bundle.
+fn check_prerequisites(repo: &Path, g: &GitHeader) -> Result<(), RunnerError> {
+    if g.prerequisites.is_empty() {
+        return Ok(());
+    }
+    let local = git2::Repository::open(repo).map_err(RunnerError::git(format!("opening the repository at {}", repo.display())))?;
+    for p in &g.prerequisites {
+        if local.find_commit(*p).is_err() {
+            return Err(RunnerError::User(format!(
+                "bundle: it was made with --since and needs commit {p}, which the repository at {} lacks; import the bundle that carries it first, or ask for one made without --since",
+                repo.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Writes a pack into `repo`'s object database; the pack is indexed (and so checked) on commit.
-fn write_pack(repo: &git2::Repository, pack: &[u8]) -> Result<(), RunnerError> {
+fn write_pack(repo: &git2::Repository, mut pack: impl Read) -> Result<(), RunnerError> {
     let odb = repo.odb().map_err(RunnerError::git("opening the object database"))?;
     let mut w = odb.packwriter().map_err(RunnerError::git("starting to write the pack"))?;
-    w.write_all(pack).map_err(|e| RunnerError::User(format!("bundle: the git pack cannot be written: {e}")))?;
+    std::io::copy(&mut pack, &mut w).map_err(|e| RunnerError::User(format!("bundle: the git pack cannot be written: {e}")))?;
     w.commit().map_err(RunnerError::git("the bundle's git pack is damaged"))?;
     Ok(())
 }
@@ -165,7 +239,7 @@ fn write_pack(repo: &git2::Repository, pack: &[u8]) -> Result<(), RunnerError> {
 /// Checks an unpacked bundle: every run's record and spec parse and agree with `runs.json`, every
 /// object they reach is inside, and the git pack indexes into a scratch repository holding every
 /// pinned commit with its tree.
-fn check(u: &Unpacked) -> Result<(Vec<BundledRun>, Vec<String>), RunnerError> {
+fn check(u: &Unpacked, repo: &Path) -> Result<(Vec<BundledRun>, Vec<String>), RunnerError> {
     let runs: Vec<BundledRun> = serde_json::from_slice(&u.meta_bytes(RUNS_META).map_err(bundle_err)?)
         .map_err(|e| RunnerError::User(format!("bundle: meta/{RUNS_META} is malformed: {e}")))?;
     let digest = |hex: &str, what: &str| Digest::parse(hex).ok_or_else(|| RunnerError::User(format!("bundle: {what} `{hex}` is not a digest")));
@@ -190,10 +264,17 @@ fn check(u: &Unpacked) -> Result<(Vec<BundledRun>, Vec<String>), RunnerError> {
             need(&d, format!("an input or diff of run {}", rd.short(12)))?;
         }
     }
-    let git = u.meta_bytes(GIT_META).map_err(bundle_err)?;
-    let (refs, pack) = parse_git(&git)?;
+    let (g, pack) = open_git(u.meta.get(GIT_META).ok_or_else(|| RunnerError::User(format!("bundle: it has no meta/{GIT_META}")))?)?;
+    check_prerequisites(repo, &g)?;
     let scratch = git2::Repository::init_bare(u.dir().join("git")).map_err(RunnerError::git("creating a scratch repository"))?;
+    if !g.prerequisites.is_empty() {
+        // a thin bundle's commits lean on history the local repository has: look there too
+        let local = git2::Repository::open(repo).map_err(RunnerError::git(format!("opening the repository at {}", repo.display())))?;
+        let objects = local.path().join("objects");
+        std::fs::write(scratch.path().join("objects/info/alternates"), format!("{}\n", objects.display())).map_err(io(scratch.path(), "linking the scratch repository to the local one"))?;
+    }
     write_pack(&scratch, pack)?;
+    let refs = g.refs;
     let mut commits = Vec::new();
     for run in &runs {
         let oid = git2::Oid::from_str(&run.commit).map_err(RunnerError::git(format!("commit id {}", run.commit)))?;
@@ -228,23 +309,24 @@ pub(crate) fn record_memos(store: &Store, runs: &[BundledRun]) -> Result<Vec<Str
     Ok(kept_existing)
 }
 
-/// Writes a git bundle's pack into the repository at `repo` and creates its
+/// Writes the pack of the git bundle file `git` into the repository at `repo` and creates its
 /// `refs/reprise/commits/<sha>` refs.
-pub(crate) fn import_commits(repo: &Path, git: &[u8]) -> Result<(), RunnerError> {
+pub(crate) fn import_commits(repo: &Path, git: &Path) -> Result<(), RunnerError> {
+    let (g, pack) = open_git(git)?;
+    check_prerequisites(repo, &g)?;
     let repo = git2::Repository::open(repo).map_err(RunnerError::git(format!("opening the repository at {}", repo.display())))?;
-    let (refs, pack) = parse_git(git)?;
     write_pack(&repo, pack)?;
-    for (oid, name) in refs {
+    for (oid, name) in g.refs {
         repo.reference(&name, oid, true, "reprise import").map_err(RunnerError::git(format!("creating {name}")))?;
     }
     Ok(())
 }
 
 /// Verifies a bundle file without running anything and without keeping anything.
-pub fn verify(store: &Store, file: &Path, limits: Limits) -> Result<BundleReport, RunnerError> {
+pub fn verify(store: &Store, repo: &Path, file: &Path, limits: Limits) -> Result<BundleReport, RunnerError> {
     let f = File::open(file).map_err(io(file, "opening the bundle"))?;
     let u = unpack_with(store, f, limits).map_err(bundle_err)?;
-    let (runs, commits) = check(&u)?;
+    let (runs, commits) = check(&u, repo)?;
     Ok(BundleReport { runs, objects: u.objects.len(), commits, new_objects: 0, kept_existing: vec![] })
 }
 
@@ -254,9 +336,9 @@ pub fn verify(store: &Store, file: &Path, limits: Limits) -> Result<BundleReport
 pub fn import(store: &Store, repo: &Path, file: &Path, limits: Limits) -> Result<BundleReport, RunnerError> {
     let f = File::open(file).map_err(io(file, "opening the bundle"))?;
     let u = unpack_with(store, f, limits).map_err(bundle_err)?;
-    let (runs, commits) = check(&u)?;
+    let (runs, commits) = check(&u, repo)?;
     let new_objects = u.publish_objects(store).map_err(bundle_err)?;
     let kept_existing = record_memos(store, &runs)?;
-    import_commits(repo, &u.meta_bytes(GIT_META).map_err(bundle_err)?)?;
+    import_commits(repo, &u.meta[GIT_META])?;
     Ok(BundleReport { runs, objects: u.objects.len(), commits, new_objects, kept_existing })
 }

@@ -70,7 +70,7 @@ pub fn push(store: &Store, repo: &Path, remote: &Remote, hashes: &[String], prog
             Some(d) => *d,
             None => {
                 // The git bundle travels as an object: content-addressed, verified on pull.
-                let d = store.put_bytes(&git_bundle(&git_repo, &BTreeSet::from([run.commit.clone()]))?)?;
+                let d = store.put_reader(git_bundle(store, &git_repo, &BTreeSet::from([run.commit.clone()]), None)?.0)?;
                 git_by_commit.insert(run.commit.clone(), d);
                 d
             }
@@ -189,7 +189,9 @@ pub fn pull(store: &Store, repo: &Path, remote: &Remote, hashes: &[String], prog
     let t = remote.pull_objects(store, &all, progress).map_err(remote_err)?;
     for m in &manifests {
         check_pulled(store, m)?;
-        import_commits(repo, &store.read_verified(&Digest::parse(&m.git).expect("parsed above"))?)?;
+        let git = Digest::parse(&m.git).expect("parsed above");
+        store.copy_verified(&git, std::io::sink())?; // it may have been in the store already
+        import_commits(repo, &store.object_path(&git))?;
     }
     let runs: Vec<BundledRun> = manifests.into_iter().map(|m| m.run).collect();
     let kept_existing = record_memos(store, &runs)?;

@@ -31,6 +31,27 @@ fn export_verify_import_then_show_and_a_damaged_bundle_is_refused() {
     let again_imp = ok(b.cmd(&["--json", "bundle", "import", file.to_str().unwrap()])).json();
     assert_eq!(again_imp["new_objects"], 0, "a second import adds nothing");
 
+    // a thin bundle (--since): only the history the receiver lacks; a receiver without the
+    // prerequisite commit is told which one it needs
+    git(&a.repo(), &["commit", "-q", "--allow-empty", "-m", "more work"]);
+    let r3 = ok(a.cmd(&["run", "demo.pi", "--seed", "4", "-p", "n=50000", "-p", "tasks=8"])).last_line().to_string();
+    let thin = a.scratch().join("thin.reprise");
+    ok(a.cmd(&["bundle", "export", &r3, "--since", &commit, "-o", thin.to_str().unwrap()]));
+    let full = a.scratch().join("full.reprise");
+    ok(a.cmd(&["bundle", "export", &r3, "-o", full.to_str().unwrap()]));
+    assert!(std::fs::metadata(&thin).unwrap().len() < std::fs::metadata(&full).unwrap().len());
+    let c3 = git(&a.repo(), &["rev-parse", "HEAD"]);
+    ok(b.cmd(&["bundle", "import", thin.to_str().unwrap()]));
+    assert_eq!(git(&b.repo(), &["rev-parse", &format!("refs/reprise/commits/{c3}")]), c3);
+    assert_eq!(ok(a.cmd(&["show", &r3, "--output", "summary.json"])).stdout, ok(b.cmd(&["show", &r3, "--output", "summary.json"])).stdout);
+    let lacks = Sandbox::new();
+    let r = try_run(lacks.cmd(&["bundle", "import", thin.to_str().unwrap()]));
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains(&format!("needs commit {commit}")) && r.stderr.contains("without --since"), "{}", r.stderr);
+    assert!(tree(&lacks.store()).iter().all(|(p, _)| !p.starts_with("objects/")), "nothing kept");
+    let r = try_run(a.cmd(&["bundle", "export", &r3, "--since", "no-such-rev", "-o", a.scratch().join("y.reprise").to_str().unwrap()]));
+    assert!(r.stderr.contains("`--since no-such-rev` names no commit"), "{}", r.stderr);
+
     // one flipped byte: refused by verify and by import, and the store gains nothing
     let mut bytes = std::fs::read(&file).unwrap();
     let mid = bytes.len() / 2;

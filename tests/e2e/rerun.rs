@@ -27,6 +27,7 @@ fn rerun_reproduces_at_the_current_and_an_older_commit_and_reports_a_changed_out
     // The binary under test is built from exactly the sources committed as c1.
     let run = ok(cmd(&["run", "demo.pi", "--seed", "7", "-p", "n=50000", "-p", "tasks=8", "-p", "keep=20"]));
     let r1 = run.last_line().to_string();
+    let r0 = ok(cmd(&["run", "demo.pi", "--seed", "8", "-p", "n=20000", "-p", "tasks=4"])).last_line().to_string();
 
     // 1. At the current commit: rerun in this binary.
     let rep = ok(cmd(&["--json", "rerun", &r1[..8]])).json();
@@ -54,6 +55,34 @@ fn rerun_reproduces_at_the_current_and_an_older_commit_and_reports_a_changed_out
     let pinned_src = std::fs::read_to_string(worktree.join("experiments/src/demo/pi.rs")).unwrap();
     assert!(pinned_src.contains("let estimate = 4.0 * p;"), "the worktree holds c1's code");
     assert_eq!(git(&worktree, &["rev-parse", "HEAD"]), c1);
+
+    // 2b. A collaborator with an empty store and a repository that never saw c1 gets r1 as a
+    //     bundle and r0 through an S3 remote, and reruns both at c1 (one build, shared by both).
+    let bundle = dir.path().join("r1.reprise");
+    ok(cmd(&["bundle", "export", &r1, "-o", bundle.to_str().unwrap()]));
+    let s3_root = dir.path().join("s3");
+    let s3 = S3Server::start(&s3_root, "lab-runs");
+    ok(cmd(&["remote", "add", "lab", "s3://lab-runs/r", "--endpoint", &s3.endpoint]));
+    ok(with_s3_credentials(cmd(&["remote", "push", "lab", &r0])));
+    let peer = dir.path().join("peer");
+    std::fs::create_dir(&peer).unwrap();
+    small_repo(&peer);
+    let peer_store = dir.path().join("peer-store");
+    let pcmd = |args: &[&str]| {
+        let mut c = reprise(&peer_store, &peer, args);
+        c.env("REPRISE_RERUN_TARGET_DIR", &target);
+        with_s3_credentials(c)
+    };
+    ok(pcmd(&["bundle", "import", bundle.to_str().unwrap()]));
+    ok(pcmd(&["remote", "add", "lab", "s3://lab-runs/r", "--endpoint", &s3.endpoint]));
+    ok(pcmd(&["remote", "pull", "lab", &r0[..12]]));
+    for r in [&r1, &r0] {
+        let rep = ok(pcmd(&["--json", "rerun", r])).json();
+        assert_eq!(rep["passes"], true, "{rep}");
+        assert_eq!(rep["report"]["ran_with"], format!("built at {}", &c1[..12]));
+        assert_eq!(rep["report"]["new_record"], r.as_str(), "the collaborator's rerun gives the sender's record, byte for byte");
+    }
+    drop(s3);
 
     // 3. A record whose samples.npy was deliberately changed in one element.
     let record_bytes = ok(cmd(&["store", "get", &r1])).stdout;

@@ -28,15 +28,15 @@ fn print(ctx: &Ctx, verb: &str, file: &std::path::Path, r: &BundleReport) {
 
 pub fn bundle(ctx: &Ctx, c: BundleCommand) -> anyhow::Result<()> {
     match c {
-        BundleCommand::Export { hashes, output } => {
+        BundleCommand::Export { hashes, output, since } => {
             let store = ctx.store()?;
-            let r = bundle::export(&store, &ctx.repo, &hashes, &output, &ctx.bar)?;
+            let r = bundle::export(&store, &ctx.repo, &hashes, since.as_deref(), &output, &ctx.bar)?;
             ctx.bar.done();
             print(ctx, "wrote", &output, &r);
         }
         BundleCommand::Verify { file, limits } => {
             let store = ctx.store_for_write()?;
-            let r = bundle::verify(&store, &file, limits.limits())?;
+            let r = bundle::verify(&store, &ctx.repo, &file, limits.limits())?;
             print(ctx, "ok: verified", &file, &r);
         }
         BundleCommand::Import { file, limits } => {
@@ -46,7 +46,7 @@ pub fn bundle(ctx: &Ctx, c: BundleCommand) -> anyhow::Result<()> {
         }
         BundleCommand::Ls { file, limits } => {
             let store = ctx.store_for_write()?;
-            let r = bundle::verify(&store, &file, limits.limits())?;
+            let r = bundle::verify(&store, &ctx.repo, &file, limits.limits())?;
             print(ctx, "verified", &file, &r);
         }
     }

@@ -10,7 +10,17 @@ use reprise_store::remote::{Remote, RemoteConfig, RemoteOptions, RemoteUrl};
 fn connect(ctx: &Ctx, name: &str, t: &TransferArgs) -> anyhow::Result<(reprise_store::Store, Remote)> {
     let store = ctx.store_for_write()?;
     let cfg = store.remote_config(name)?;
-    let r = Remote::connect(&cfg, RemoteOptions { jobs: t.jobs, retries: t.retries })?;
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let opts = RemoteOptions {
+        jobs: t.jobs,
+        retries: t.retries,
+        access_key: env("AWS_ACCESS_KEY_ID"),
+        secret_key: env("AWS_SECRET_ACCESS_KEY"),
+        session_token: env("AWS_SESSION_TOKEN"),
+        region: env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")),
+        endpoint: env("AWS_ENDPOINT_URL"),
+    };
+    let r = Remote::connect(&cfg, opts)?;
     Ok((store, r))
 }
 

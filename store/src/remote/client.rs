@@ -15,18 +15,27 @@ use std::sync::Arc;
 const MULTIPART_OVER: u64 = 64 << 20;
 const PART: usize = 16 << 20;
 
-/// How a remote transfers.
+/// How a remote transfers, and the S3 settings the caller read from its environment
+/// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`,
+/// `AWS_ENDPOINT_URL`); the store itself reads no environment.
 #[derive(Clone, Debug)]
 pub struct RemoteOptions {
     /// Transfers in flight at once.
     pub jobs: usize,
     /// Retries of a failed request (with exponential backoff), for S3 remotes.
     pub retries: usize,
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+    pub session_token: Option<String>,
+    /// Used when the remote's settings name no region.
+    pub region: Option<String>,
+    /// Used when the remote's settings name no endpoint.
+    pub endpoint: Option<String>,
 }
 
 impl Default for RemoteOptions {
     fn default() -> Self {
-        RemoteOptions { jobs: 8, retries: 10 }
+        RemoteOptions { jobs: 8, retries: 10, access_key: None, secret_key: None, session_token: None, region: None, endpoint: None }
     }
 }
 
@@ -46,16 +55,11 @@ pub struct Remote {
     os: Arc<dyn ObjectStore>,
     prefix: String,
     rt: tokio::runtime::Runtime,
-    opts: RemoteOptions,
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
+    jobs: usize,
 }
 
 impl Remote {
-    /// Connects (no request is made yet). S3 credentials come from `AWS_ACCESS_KEY_ID` and
-    /// `AWS_SECRET_ACCESS_KEY`; the endpoint from the remote's settings or `AWS_ENDPOINT_URL`.
+    /// Connects (no request is made yet). An S3 remote needs `opts`' access and secret keys.
     pub fn connect(cfg: &RemoteConfig, opts: RemoteOptions) -> Result<Remote, RemoteError> {
         let err = |why: String| RemoteError::Remote { remote: cfg.name.clone(), why };
         let (os, prefix): (Arc<dyn ObjectStore>, String) = match &cfg.url {
@@ -65,10 +69,10 @@ impl Remote {
                 (Arc::new(fs), String::new())
             }
             RemoteUrl::S3 { bucket, prefix } => {
-                let (Some(key), Some(secret)) = (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) else {
+                let (Some(key), Some(secret)) = (opts.access_key.clone(), opts.secret_key.clone()) else {
                     return Err(err("no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (reprise never stores them)".into()));
                 };
-                let region = cfg.region.clone().or_else(|| env("AWS_REGION")).or_else(|| env("AWS_DEFAULT_REGION")).unwrap_or_else(|| "us-east-1".into());
+                let region = cfg.region.clone().or_else(|| opts.region.clone()).unwrap_or_else(|| "us-east-1".into());
                 let retry = RetryConfig { max_retries: opts.retries, ..RetryConfig::default() };
                 let mut b = AmazonS3Builder::new()
                     .with_bucket_name(bucket)
@@ -77,10 +81,10 @@ impl Remote {
                     .with_secret_access_key(secret)
                     .with_checksum_algorithm(Checksum::SHA256)
                     .with_retry(retry);
-                if let Some(token) = env("AWS_SESSION_TOKEN") {
+                if let Some(token) = opts.session_token.clone() {
                     b = b.with_token(token);
                 }
-                if let Some(ep) = cfg.endpoint.clone().or_else(|| env("AWS_ENDPOINT_URL")) {
+                if let Some(ep) = cfg.endpoint.clone().or_else(|| opts.endpoint.clone()) {
                     b = b.with_allow_http(ep.starts_with("http://")).with_endpoint(ep);
                 }
                 let s3 = b.build().map_err(|e| err(format!("cannot configure S3: {e}")))?;
@@ -92,7 +96,7 @@ impl Remote {
             .enable_all()
             .build()
             .map_err(|e| err(format!("cannot start the I/O runtime: {e}")))?;
-        Ok(Remote { name: cfg.name.clone(), os, prefix, rt, opts: RemoteOptions { jobs: opts.jobs.max(1), ..opts } })
+        Ok(Remote { name: cfg.name.clone(), os, prefix, rt, jobs: opts.jobs.max(1) })
     }
 
     pub fn name(&self) -> &str {
@@ -250,7 +254,7 @@ impl Remote {
         progress.start(what, digests.len() as u64);
         self.rt.block_on(async {
             let mut t = Transfer::default();
-            let mut s = futures::stream::iter(digests.iter().copied().map(one)).buffer_unordered(self.opts.jobs);
+            let mut s = futures::stream::iter(digests.iter().copied().map(one)).buffer_unordered(self.jobs);
             while let Some(r) = s.next().await {
                 match r? {
                     Some(n) => {
