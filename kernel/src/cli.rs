@@ -40,7 +40,9 @@ pub struct Cli {
 pub enum Command {
     /// Run an experiment (or return its stored record when this exact spec already ran)
     Run(RunArgs),
-    /// Run a stored run again and compare every output with the recorded one
+    /// Run an experiment over seeds × a parameter grid, in parallel; the sweep gets a hash
+    Sweep(SweepArgs),
+    /// Run a stored run (or every cell of a sweep) again and compare every output with the recorded one
     Rerun(RerunArgs),
     /// Show a run: its spec, outputs and provenance, or one output's bytes
     Show(ShowArgs),
@@ -217,9 +219,35 @@ pub struct RunArgs {
     pub force: bool,
 }
 
+/// `reprise sweep`: seeds × grid points, one run spec per cell, stored as a manifest.
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:\n  reprise sweep demo.pi --seeds 0..16 --grid n=10000,20000\n  reprise sweep causal.simulation --seeds 0..=999 -p n=500 --parallel 2\n\n\
+Each cell runs with its own seed and grid values, so its result never depends on where it sits in\n\
+the sweep. Cells already recorded are not run again: run an interrupted sweep again to finish it.\n\
+The last line printed is the sweep hash; `reprise rerun <sweep hash>` re-checks every cell.")]
+pub struct SweepArgs {
+    /// Experiment name (see `reprise experiments`)
+    pub experiment: String,
+    /// Seeds: 0..16 (end excluded), 0..=15, or a list 1,5,9
+    #[arg(long)]
+    pub seeds: String,
+    /// A grid axis as name=v1,v2,… (repeatable; the grid is every combination)
+    #[arg(long = "grid", value_name = "NAME=V1,V2")]
+    pub grid: Vec<String>,
+    /// A parameter every cell shares, as name=value (repeatable)
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Where cells run: `local` (processes on this machine); `slurm` is not built yet
+    #[arg(long, default_value = "local", value_parser = ["local", "slurm"])]
+    pub executor: String,
+    /// Cells running at once [default: the number of CPUs]
+    #[arg(long)]
+    pub parallel: Option<usize>,
+}
+
 #[derive(Args, Debug)]
 pub struct RerunArgs {
-    /// Run hash (or spec digest), full or a unique prefix of at least 6 hex digits
+    /// Run hash (or spec digest, or sweep hash), full or a unique prefix of at least 6 hex digits
     pub hash: String,
     /// Cargo target dir for builds of pinned commits [default: <store>/cache/target]
     #[arg(long, env = "REPRISE_RERUN_TARGET_DIR", value_name = "DIR")]
@@ -336,5 +364,8 @@ pub enum InternalCommand {
         spec: String,
         #[arg(long, default_value = "")]
         started: String,
+        /// Record the run as its spec's memo, and answer the memo at once when there is one (sweep cells)
+        #[arg(long)]
+        memo: bool,
     },
 }

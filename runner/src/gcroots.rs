@@ -1,10 +1,12 @@
 //! What the runner's objects refer to, for the store's `gc` and `verify`: records name their spec
-//! and outputs, specs their inputs and diff, notes their record; lockfiles are roots.
+//! and outputs, specs their inputs and diff, notes their record, sweeps their specs; lockfiles
+//! are roots.
 
 use crate::error::RunnerError;
 use crate::lockfile::read_locks;
 use crate::record::{NOTE_SCHEMA, ProvenanceNote, RECORD_SCHEMA, RunRecord};
 use crate::spec::{RunSpec, SPEC_SCHEMA};
+use crate::sweep::{SWEEP_SCHEMA, SweepManifest};
 use reprise_store::{Digest, Store};
 use std::path::Path;
 
@@ -17,6 +19,7 @@ pub fn children(_: &Digest, bytes: &[u8]) -> Vec<Digest> {
     match v.get("schema").and_then(|s| s.as_str()) {
         Some(RECORD_SCHEMA) => RunRecord::parse(bytes).map(|r| r.references()).unwrap_or_default(),
         Some(SPEC_SCHEMA) => RunSpec::parse(bytes).map(|s| s.references()).unwrap_or_default(),
+        Some(SWEEP_SCHEMA) => SweepManifest::parse(bytes).map(|m| m.spec_digests()).unwrap_or_default(),
         Some(NOTE_SCHEMA) => ProvenanceNote::parse(bytes).ok().and_then(|n| Digest::parse(&n.record)).into_iter().collect(),
         _ => Vec::new(),
     }

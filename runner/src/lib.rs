@@ -14,6 +14,7 @@ pub mod remote;
 pub mod rerun;
 pub mod run;
 pub mod spec;
+pub mod sweep;
 
 pub use env::Environment;
 pub use error::RunnerError;

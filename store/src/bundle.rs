@@ -347,6 +347,25 @@ mod tests {
         b.into_inner().unwrap().finish().unwrap()
     }
 
+    /// Every path under `dir` with its bytes (folders as empty), sorted.
+    fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    out.push((p.clone(), vec![]));
+                    stack.push(p);
+                } else {
+                    out.push((p.clone(), std::fs::read(&p).unwrap()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
     #[test]
     fn round_trip_keeps_every_object_and_meta_file() {
         let (_t, s) = store();
@@ -383,9 +402,12 @@ mod tests {
             (forge(&[("FORMAT", reg, b"reprise-bundle 9\n"), ("SHA256SUMS", reg, &sums(&[("FORMAT", b"reprise-bundle 9\n")]))]), "FORMAT is `reprise-bundle 9`"),
             (b"not zstd at all".to_vec(), "not a zstd-compressed tar"),
         ];
+        s.put_bytes(b"already here").unwrap();
+        let before = snapshot(s.root());
         for (bytes, want) in cases {
             let err = unpack(&s, &bytes[..]).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(err.contains(want), "expected `{want}`, got `{err}`");
+            assert_eq!(snapshot(s.root()), before, "after `{want}` the store is byte for byte as it was");
         }
         // an object whose bytes do not match its name, with SHA256SUMS agreeing with the bytes
         let wrong = format!("objects/{}", Digest::of(b"other").hex());

@@ -7,4 +7,5 @@ mod remote;
 mod rerun;
 mod runs;
 mod store;
+mod sweep;
 mod support;

@@ -9,6 +9,7 @@ pub mod remote;
 pub mod rerun;
 pub mod run;
 pub mod store;
+pub mod sweep;
 
 use crate::cli::Cli;
 use crate::progress::Bar;

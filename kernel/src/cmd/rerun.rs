@@ -14,8 +14,13 @@ pub fn rerun(ctx: &Ctx, args: RerunArgs) -> anyhow::Result<()> {
         return replay_session(ctx, &store, &args.hash);
     }
     let target_dir = args.target_dir.unwrap_or_else(|| store.cache_dir().join("target"));
-    let runner = ctx.runner(store);
     let opts = RerunOptions { target_dir, show_build_output: !ctx.quiet, started: crate::env::now() };
+    if let Ok(d) = store.resolve(&args.hash)
+        && let Some(m) = reprise_runner::sweep::load(&store, &d)?
+    {
+        return super::sweep::rerun_sweep(ctx, &d, &m, &opts);
+    }
+    let runner = ctx.runner(store);
     let report = runner.rerun(&args.hash, &registry, &opts)?;
     ctx.bar.done();
     let passes = report.passes();

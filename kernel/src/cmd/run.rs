@@ -58,13 +58,26 @@ fn known() -> String {
 
 pub fn internal(ctx: &Ctx, cmd: InternalCommand) -> anyhow::Result<()> {
     match cmd {
-        InternalCommand::RunSpec { spec, started } => {
+        InternalCommand::RunSpec { spec, started, memo } => {
             let store = ctx.store()?;
             let digest = store.resolve(&spec)?;
             let spec = RunSpec::parse(&store.read_verified(&digest)?)?;
             let exp = registry(&spec.experiment.name).ok_or_else(|| user(format!("this build has no experiment `{}`", spec.experiment.name), None))?;
             let runner = ctx.runner(store);
-            let (record, _) = runner.execute(exp, &spec, &started, Default::default())?;
+            let record = match runner.memo(&digest)? {
+                Some((record, _)) if memo => record,
+                _ => {
+                    let (record, _) = runner.execute(exp, &spec, &started, Default::default())?;
+                    if memo {
+                        match runner.store.update_ref(&format!("runs/{digest}"), reprise_store::RefExpect::Absent, Some(record)) {
+                            // another worker recorded the same spec first: its record is the memo
+                            Ok(()) | Err(reprise_store::StoreError::RefConflict { .. }) => {}
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                    record
+                }
+            };
             let env: serde_json::Map<String, serde_json::Value> =
                 runner.env.comparable().into_iter().map(|(k, v)| (k.to_string(), v.into())).collect();
             println!("{}", json!({ "record": record.hex(), "environment": env }));

@@ -1,0 +1,102 @@
+//! Sweeps: 16 seeds × 2 grid points of demo.pi planned, run on a local process pool, aggregated;
+//! the same hash and aggregate however many workers ran it or in which store; an interrupted
+//! sweep runs only what is missing; a killed worker's cell runs again; `rerun <sweep>` per cell.
+
+use crate::support::*;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const SWEEP: &[&str] = &["sweep", "demo.pi", "--seeds", "0..16", "--grid", "n=2000,4000", "-p", "tasks=4"];
+
+fn sweep(sb: &Sandbox, store: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["--json"];
+    args.extend_from_slice(SWEEP);
+    args.extend_from_slice(extra);
+    ok(reprise(store, &sb.repo(), &args)).json()
+}
+
+/// Worker processes (`internal run-spec`) working on `store`.
+fn workers(store: &Path) -> Vec<u32> {
+    let needle = store.to_str().unwrap();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            cmd.contains("internal run-spec") && cmd.contains(needle)
+        })
+        .collect()
+}
+
+#[test]
+fn a_sweep_is_the_same_whoever_runs_it_resumes_and_reruns_per_cell() {
+    let sb = Sandbox::new();
+    let first = sweep(&sb, &sb.store(), &["--parallel", "2"]);
+    assert_eq!((first["cells"].as_u64(), first["ran"].as_u64(), first["done"].as_u64()), (Some(32), Some(32), Some(32)), "{first}");
+    let (hash, agg) = (first["sweep"].as_str().unwrap().to_string(), first["aggregate"].as_str().unwrap().to_string());
+
+    // again: nothing runs, the same hash and aggregate
+    let again = sweep(&sb, &sb.store(), &[]);
+    assert_eq!((again["ran"].as_u64(), again["sweep"].as_str(), again["aggregate"].as_str()), (Some(0), Some(hash.as_str()), Some(agg.as_str())));
+
+    // one worker, another store: the same sweep hash and the same aggregate bytes
+    let other = sb.scratch().join("other-store");
+    let serial = sweep(&sb, &other, &["--parallel", "1"]);
+    assert_eq!((serial["sweep"].as_str(), serial["aggregate"].as_str()), (Some(hash.as_str()), Some(agg.as_str())));
+    let bytes = |store: &Path| ok(reprise(store, &sb.repo(), &["store", "get", &agg])).stdout;
+    assert_eq!(bytes(&sb.store()), bytes(&other));
+    let a: serde_json::Value = serde_json::from_str(&bytes(&sb.store())).unwrap();
+    assert_eq!(a["groups"].as_array().unwrap().len(), 2);
+    assert_eq!(a["groups"][0]["point"]["n"], "2000");
+    assert_eq!(a["groups"][0]["fields"]["estimate"]["n"], 16);
+
+    // interrupted: five cells lost their records; the sweep runs those five and nothing else
+    let memo_dir = other.join("refs/runs");
+    let mut memos: Vec<_> = std::fs::read_dir(&memo_dir).unwrap().flatten().map(|e| e.path()).collect();
+    memos.sort();
+    for m in memos.iter().take(5) {
+        std::fs::remove_file(m).unwrap();
+    }
+    let resumed = sweep(&sb, &other, &[]);
+    assert_eq!((resumed["ran"].as_u64(), resumed["aggregate"].as_str()), (Some(5), Some(agg.as_str())));
+
+    // every cell rerun and compared, one verdict each
+    let re = ok(sb.cmd(&["--json", "rerun", &hash[..12]])).json();
+    assert_eq!(re["passes"], true);
+    let cells = re["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 32);
+    assert!(cells.iter().all(|c| c["verdict"] == "reproduced"), "{re}");
+
+    // bad input is refused before anything runs
+    let r = try_run(sb.cmd(&["sweep", "demo.pi", "--seeds", "5..2"]));
+    assert!(r.stderr.contains("is not a seed list"), "{}", r.stderr);
+    let r = try_run(sb.cmd(&["sweep", "demo.pi", "--seeds", "0..2", "--grid", "n=10,20", "-p", "n=5"]));
+    assert!(r.stderr.contains("both a --param and a --grid axis"), "{}", r.stderr);
+    let r = try_run(sb.cmd(&["sweep", "demo.pi", "--seeds", "0..2", "--grid", "tasks=0"]));
+    assert!(r.stderr.contains("demo.pi"), "{}", r.stderr);
+}
+
+#[test]
+fn a_killed_worker_s_cell_runs_again() {
+    let sb = Sandbox::new();
+    let mut c = sb.cmd(&["--json", "sweep", "demo.pi", "--seeds", "0..2", "-p", "n=300000000", "-p", "tasks=4", "--parallel", "1"]);
+    c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let child = c.spawn().unwrap();
+    let start = Instant::now();
+    let victim = loop {
+        if let Some(pid) = workers(&sb.store()).first().copied() {
+            break pid;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "no worker appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(std::process::Command::new("kill").args(["-KILL", &victim.to_string()]).status().unwrap().success());
+    let r = ran(child.wait_with_output().unwrap());
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let v = r.json();
+    assert_eq!((v["done"].as_u64(), v["lost"].as_array().map(Vec::len)), (Some(2), Some(0)), "{v}");
+    assert!(v["retried_after_kill"].as_u64().unwrap() >= 1, "{v}");
+}
