@@ -237,10 +237,11 @@ pub struct SweepArgs {
     /// A parameter every cell shares, as name=value (repeatable)
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
     pub params: Vec<String>,
-    /// Where cells run: `local` (processes on this machine); `slurm` is not built yet
+    /// Where cells run: `local` (processes on this machine) or `slurm` (job arrays; the store
+    /// and this binary must be on a filesystem every node reaches; SLURM_CONF as usual)
     #[arg(long, default_value = "local", value_parser = ["local", "slurm"])]
     pub executor: String,
-    /// Cells running at once [default: the number of CPUs]
+    /// Cells running at once [default: the number of CPUs; with slurm, the array's %K throttle, default 64]
     #[arg(long)]
     pub parallel: Option<usize>,
 }
@@ -368,4 +369,7 @@ pub enum InternalCommand {
         #[arg(long)]
         memo: bool,
     },
+    /// One Slurm array task of a sweep: run the spec on line $SLURM_ARRAY_TASK_ID of LIST as a
+    /// memoised cell and leave an exit record in LIST's folder (rc/<index>)
+    SweepTask { list: PathBuf },
 }

@@ -100,3 +100,64 @@ fn a_killed_worker_s_cell_runs_again() {
     assert_eq!((v["done"].as_u64(), v["lost"].as_array().map(Vec::len)), (Some(2), Some(0)), "{v}");
     assert!(v["retried_after_kill"].as_u64().unwrap() >= 1, "{v}");
 }
+
+/// Whether a Slurm cluster answers (SLURM_CONF set, `sinfo` works). Without one the Slurm tests
+/// say so and pass, unless REPRISE_REQUIRE_SLURM=1 (CI), where they fail.
+fn slurm_cluster() -> bool {
+    let answers = std::env::var_os("SLURM_CONF").is_some()
+        && std::process::Command::new("sinfo").arg("-h").output().map(|o| o.status.success()).unwrap_or(false);
+    if !answers {
+        assert!(std::env::var("REPRISE_REQUIRE_SLURM").as_deref() != Ok("1"), "REPRISE_REQUIRE_SLURM=1, but no Slurm cluster answers (SLURM_CONF unset or sinfo fails)");
+        eprintln!("skipped: no Slurm cluster (set SLURM_CONF; `tests/slurm/cluster.sh up DIR` starts a one-node one)");
+    }
+    answers
+}
+
+#[test]
+fn slurm_and_the_local_pool_give_the_same_sweep_and_aggregate() {
+    if !slurm_cluster() {
+        return;
+    }
+    let sb = Sandbox::new();
+    let local = sweep(&sb, &sb.store(), &["--parallel", "2"]);
+    let on_slurm = sb.scratch().join("slurm-store");
+    let s = sweep(&sb, &on_slurm, &["--executor", "slurm", "--parallel", "8"]);
+    assert_eq!((s["done"].as_u64(), s["ran"].as_u64()), (Some(32), Some(32)), "{s}");
+    assert_eq!((s["sweep"].as_str(), s["aggregate"].as_str()), (local["sweep"].as_str(), local["aggregate"].as_str()));
+    let agg = local["aggregate"].as_str().unwrap();
+    let bytes = |store: &Path| ok(reprise(store, &sb.repo(), &["store", "get", agg])).stdout;
+    assert_eq!(bytes(&sb.store()), bytes(&on_slurm), "the aggregate's bytes do not depend on the executor");
+    let again = sweep(&sb, &on_slurm, &["--executor", "slurm"]);
+    assert_eq!(again["ran"], 0, "a finished sweep submits nothing");
+}
+
+#[test]
+fn a_cancelled_slurm_task_is_lost_then_resubmitted() {
+    if !slurm_cluster() {
+        return;
+    }
+    let sb = Sandbox::new();
+    let mut c = sb.cmd(&["--json", "sweep", "demo.pi", "--seeds", "0..3", "-p", "n=300000000", "-p", "tasks=4", "--executor", "slurm", "--parallel", "1"]);
+    c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let child = c.spawn().unwrap();
+    // a task's output file appears when it starts: `<job>_<index>.out`
+    let start = Instant::now();
+    let task = loop {
+        let found = std::fs::read_dir(sb.store().join("cache/sweeps")).ok().and_then(|sweeps| {
+            sweeps.flatten().flat_map(|s| std::fs::read_dir(s.path()).into_iter().flatten().flatten()).find_map(|sub| {
+                std::fs::read_dir(sub.path().join("array-0/out")).ok()?.flatten().find_map(|f| f.file_name().to_str()?.strip_suffix(".out").map(str::to_owned))
+            })
+        });
+        if let Some(t) = found {
+            break t;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "no Slurm task started");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(std::process::Command::new("scancel").arg(&task).status().unwrap().success());
+    let r = ran(child.wait_with_output().unwrap());
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let v = r.json();
+    assert_eq!((v["done"].as_u64(), v["lost"].as_array().map(Vec::len)), (Some(3), Some(0)), "{v}");
+    assert!(v["retried_after_kill"].as_u64().unwrap() >= 1, "the cancelled task {task} ran again: {v}");
+}

@@ -59,29 +59,58 @@ fn known() -> String {
 pub fn internal(ctx: &Ctx, cmd: InternalCommand) -> anyhow::Result<()> {
     match cmd {
         InternalCommand::RunSpec { spec, started, memo } => {
-            let store = ctx.store()?;
-            let digest = store.resolve(&spec)?;
-            let spec = RunSpec::parse(&store.read_verified(&digest)?)?;
-            let exp = registry(&spec.experiment.name).ok_or_else(|| user(format!("this build has no experiment `{}`", spec.experiment.name), None))?;
-            let runner = ctx.runner(store);
-            let record = match runner.memo(&digest)? {
-                Some((record, _)) if memo => record,
-                _ => {
-                    let (record, _) = runner.execute(exp, &spec, &started, Default::default())?;
-                    if memo {
-                        match runner.store.update_ref(&format!("runs/{digest}"), reprise_store::RefExpect::Absent, Some(record)) {
-                            // another worker recorded the same spec first: its record is the memo
-                            Ok(()) | Err(reprise_store::StoreError::RefConflict { .. }) => {}
-                            Err(e) => return Err(e.into()),
-                        }
-                    }
-                    record
-                }
-            };
-            let env: serde_json::Map<String, serde_json::Value> =
-                runner.env.comparable().into_iter().map(|(k, v)| (k.to_string(), v.into())).collect();
+            let (record, env) = run_spec(ctx, &spec, &started, memo)?;
             println!("{}", json!({ "record": record.hex(), "environment": env }));
             Ok(())
         }
+        InternalCommand::SweepTask { list } => sweep_task(ctx, &list),
     }
+}
+
+/// Runs a stored spec as recorded; with `memo`, answers an existing memo at once and records a
+/// new run as the spec's memo. Returns the record and the comparable environment.
+fn run_spec(ctx: &Ctx, spec: &str, started: &str, memo: bool) -> anyhow::Result<(reprise_store::Digest, serde_json::Map<String, serde_json::Value>)> {
+    let store = ctx.store()?;
+    let digest = store.resolve(spec)?;
+    let spec = RunSpec::parse(&store.read_verified(&digest)?)?;
+    let exp = registry(&spec.experiment.name).ok_or_else(|| user(format!("this build has no experiment `{}`", spec.experiment.name), None))?;
+    let runner = ctx.runner(store);
+    let record = match runner.memo(&digest)? {
+        Some((record, _)) if memo => record,
+        _ => {
+            let (record, _) = runner.execute(exp, &spec, started, Default::default())?;
+            if memo {
+                match runner.store.update_ref(&format!("runs/{digest}"), reprise_store::RefExpect::Absent, Some(record)) {
+                    // another worker recorded the same spec first: its record is the memo
+                    Ok(()) | Err(reprise_store::StoreError::RefConflict { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            record
+        }
+    };
+    let env = runner.env.comparable().into_iter().map(|(k, v)| (k.to_string(), v.into())).collect();
+    Ok((record, env))
+}
+
+/// A Slurm array task: the spec on line `$SLURM_ARRAY_TASK_ID` of `list`, then its exit record
+/// `rc/<index>` (the exit status, then the error if any), written atomically.
+fn sweep_task(ctx: &Ctx, list: &std::path::Path) -> anyhow::Result<()> {
+    let index: usize = std::env::var("SLURM_ARRAY_TASK_ID")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| user("SLURM_ARRAY_TASK_ID is not set: `internal sweep-task` runs inside a Slurm job array", None))?;
+    let specs = std::fs::read_to_string(list)?;
+    let spec = specs.lines().nth(index).ok_or_else(|| user(format!("{} has no line {index}", list.display()), None))?;
+    let result = run_spec(ctx, spec, &crate::env::now(), true);
+    let dir = list.parent().unwrap_or(std::path::Path::new(".")).join("rc");
+    std::fs::create_dir_all(&dir)?;
+    let text = match &result {
+        Ok(_) => "0\n".to_string(),
+        Err(e) => format!("1\n{}\n", format!("{e:#}").replace('\n', " ")),
+    };
+    let tmp = dir.join(format!(".{index}.tmp"));
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, dir.join(index.to_string()))?;
+    result.map(|_| ())
 }

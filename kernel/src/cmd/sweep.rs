@@ -1,6 +1,6 @@
-//! `reprise sweep`: plan the cells, run the missing ones through an executor (here: a pool of
-//! `reprise internal run-spec --memo` processes), then print the tally, the aggregate and the hash;
-//! and `rerun <sweep hash>`, which re-checks every cell.
+//! `reprise sweep`: plan the cells, run the missing ones through an executor (a local pool of
+//! `reprise internal run-spec --memo` processes, or Slurm job arrays of `internal sweep-task`),
+//! then print the tally, the aggregate and the hash; and `rerun <sweep hash>` per cell.
 
 use super::{Ctx, print_json, registry};
 use crate::cli::SweepArgs;
@@ -81,6 +81,125 @@ fn run_cell(exe: &std::path::Path, store: &std::path::Path, repo: &std::path::Pa
     (Outcome::Lost(format!("{last} on each of {ATTEMPTS} tries")), ATTEMPTS)
 }
 
+/// `'…'` for sh, whatever the text holds.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// A Slurm client command's stdout, or an error carrying the scheduler's own message.
+fn slurm(cmd: &str, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new(cmd).args(args).stdin(Stdio::null()).output().map_err(|e| user(format!("cannot run `{cmd}`: {e}"), Some("the Slurm executor needs sbatch, squeue and scontrol on PATH")))?;
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(user(format!("`{cmd} {}` failed ({}): {why}", args.join(" "), out.status), None));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The cluster's MaxArraySize (the largest array index + 1), from `scontrol show config`.
+fn max_array_size() -> usize {
+    slurm("scontrol", &["show", "config"])
+        .ok()
+        .and_then(|c| c.lines().find(|l| l.trim_start().starts_with("MaxArraySize")).and_then(|l| l.split('=').nth(1)).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(1001)
+}
+
+/// One submitted array: its job id, the cells it carries (indices into the specs) and its folder.
+struct Array {
+    job: String,
+    cells: Vec<usize>,
+    dir: std::path::PathBuf,
+}
+
+/// Submits `cells` as job arrays of at most MaxArraySize tasks under `dir`.
+fn submit(ctx: &Ctx, exe: &std::path::Path, store: &std::path::Path, specs: &[Digest], cells: &[usize], dir: &std::path::Path, throttle: usize) -> anyhow::Result<Vec<Array>> {
+    let mut arrays = Vec::new();
+    for (k, chunk) in cells.chunks(max_array_size().max(1)).enumerate() {
+        let adir = dir.join(format!("array-{k}"));
+        std::fs::create_dir_all(adir.join("out"))?;
+        std::fs::create_dir_all(adir.join("rc"))?;
+        let list = adir.join("specs");
+        std::fs::write(&list, chunk.iter().map(|&i| format!("{}\n", specs[i].hex())).collect::<String>())?;
+        let wrap = format!(
+            "exec {} --store {} --repo {} --quiet internal sweep-task {}",
+            sh_quote(&exe.display().to_string()),
+            sh_quote(&store.display().to_string()),
+            sh_quote(&ctx.repo.display().to_string()),
+            sh_quote(&list.display().to_string())
+        );
+        let out = adir.join("out").join("%A_%a.out");
+        let args = [
+            "--parsable".to_string(),
+            format!("--array=0-{}%{throttle}", chunk.len() - 1),
+            "--open-mode=append".into(),
+            "--job-name=reprise-sweep".into(),
+            format!("--output={}", out.display()),
+            format!("--wrap={wrap}"),
+        ];
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let answer = slurm("sbatch", &args)?;
+        let job = answer.trim().split(';').next().unwrap_or_default().to_string();
+        if job.is_empty() || !job.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(user(format!("sbatch answered `{}`, not a job id", answer.trim()), None));
+        }
+        arrays.push(Array { job, cells: chunk.to_vec(), dir: adir });
+    }
+    Ok(arrays)
+}
+
+/// Runs each spec as a Slurm array task, `throttle` at a time. Tasks that leave the queue
+/// without an exit record are lost and submitted again (at most `ATTEMPTS` times in all); no
+/// `sacct`, only `squeue` and the records the tasks write.
+fn slurm_pool(ctx: &Ctx, sweep: &Digest, specs: &[Digest], throttle: usize) -> anyhow::Result<Vec<(Outcome, usize)>> {
+    let exe = std::env::current_exe()?;
+    let store = std::fs::canonicalize(&ctx.store_path)?;
+    let base = store.join("cache").join("sweeps").join(sweep.short(16));
+    std::fs::create_dir_all(&base)?;
+    let mut results: Vec<Option<(Outcome, usize)>> = vec![None; specs.len()];
+    let mut pending: Vec<usize> = (0..specs.len()).collect();
+    let progress: &dyn reprise_core::Progress = &ctx.bar;
+    progress.start("sweep cells (slurm)", specs.len() as u64);
+    for attempt in 0..ATTEMPTS {
+        if pending.is_empty() {
+            break;
+        }
+        let dir = base.join(format!("submit-{attempt}-{}", uuid::Uuid::new_v4().simple()));
+        let arrays = submit(ctx, &exe, &store, specs, &pending, &dir, throttle)?;
+        if !ctx.quiet {
+            eprintln!("submitted {} cell(s) as job array(s) {}", pending.len(), arrays.iter().map(|a| a.job.as_str()).collect::<Vec<_>>().join(", "));
+        }
+        let mut wait = std::time::Duration::from_millis(250);
+        let mut reported = 0u64;
+        loop {
+            let running = arrays.iter().map(|a| slurm("squeue", &["-h", "-r", "-j", &a.job, "-o", "%i"]).map(|o| !o.trim().is_empty())).collect::<anyhow::Result<Vec<bool>>>()?;
+            let finished: u64 = arrays.iter().map(|a| std::fs::read_dir(a.dir.join("rc")).map(|d| d.flatten().filter(|e| !e.file_name().to_string_lossy().starts_with('.')).count() as u64).unwrap_or(0)).sum();
+            progress.advance(finished.saturating_sub(reported));
+            reported = reported.max(finished);
+            if running.iter().all(|r| !r) {
+                break;
+            }
+            std::thread::sleep(wait);
+            wait = (wait * 3 / 2).min(std::time::Duration::from_secs(5));
+        }
+        let mut lost = Vec::new();
+        for a in &arrays {
+            for (t, &cell) in a.cells.iter().enumerate() {
+                match std::fs::read_to_string(a.dir.join("rc").join(t.to_string())) {
+                    Ok(rc) if rc.starts_with("0\n") => results[cell] = Some((Outcome::Done, attempt)),
+                    Ok(rc) => results[cell] = Some((Outcome::Failed(rc.lines().nth(1).unwrap_or("failed without a message").to_string()), attempt)),
+                    Err(_) => lost.push(cell),
+                }
+            }
+        }
+        pending = lost;
+    }
+    ctx.bar.done();
+    for cell in pending {
+        results[cell] = Some((Outcome::Lost(format!("left the Slurm queue without an exit record on each of {ATTEMPTS} submissions")), ATTEMPTS));
+    }
+    Ok(results.into_iter().map(|r| r.expect("every cell has an outcome")).collect())
+}
+
 fn point_text(p: &std::collections::BTreeMap<String, String>) -> String {
     if p.is_empty() { "(no grid)".into() } else { p.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ") }
 }
@@ -109,9 +228,6 @@ fn print_aggregate(a: &Aggregate) {
 pub fn sweep(ctx: &Ctx, args: SweepArgs) -> anyhow::Result<()> {
     let exp = registry(&args.experiment)
         .ok_or_else(|| user(format!("unknown experiment `{}`", args.experiment), Some("`reprise experiments` lists them with their parameters")))?;
-    if args.executor == "slurm" {
-        return Err(user("the Slurm executor is not built yet", Some("use --executor local (the default)")));
-    }
     let seeds = sweep::parse_seeds(&args.seeds)?;
     let grid = sweep::parse_grid(&args.grid)?;
     let runner = ctx.runner(ctx.store_for_write()?);
@@ -119,11 +235,18 @@ pub fn sweep(ctx: &Ctx, args: SweepArgs) -> anyhow::Result<()> {
     let before = sweep::records(&runner, &m)?;
     let todo: Vec<usize> = (0..m.cells.len()).filter(|&i| before[i].is_none()).collect();
     let specs: Vec<Digest> = todo.iter().map(|&i| Digest::parse(&m.cells[i].spec).expect("planned")).collect();
-    let parallel = args.parallel.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let slurm = args.executor == "slurm";
+    let parallel = args.parallel.unwrap_or_else(|| if slurm { 64 } else { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) });
     if !ctx.quiet {
         eprintln!("sweep {}: {} cells ({} grid point(s) × {} seed(s)); {} already recorded, {} to run on {parallel} worker(s)", hash.short(12), m.cells.len(), m.cells.len() / seeds.len(), seeds.len(), m.cells.len() - todo.len(), todo.len());
     }
-    let outcomes = local_pool(ctx, &specs, parallel)?;
+    let outcomes = if specs.is_empty() {
+        vec![]
+    } else if slurm {
+        slurm_pool(ctx, &hash, &specs, parallel)?
+    } else {
+        local_pool(ctx, &specs, parallel)?
+    };
     let failed: Vec<(usize, String)> = todo.iter().zip(&outcomes).filter_map(|(&i, (o, _))| if let Outcome::Failed(w) = o { Some((i, w.clone())) } else { None }).collect();
     let lost: Vec<(usize, String)> = todo.iter().zip(&outcomes).filter_map(|(&i, (o, _))| if let Outcome::Lost(w) = o { Some((i, w.clone())) } else { None }).collect();
     let retried: usize = outcomes.iter().map(|(_, k)| k).sum();
