@@ -61,9 +61,18 @@ pub fn push(store: &Store, repo: &Path, remote: &Remote, hashes: &[String], prog
     let mut manifests: Vec<RunManifest> = Vec::new();
     let mut git_by_commit: BTreeMap<String, Digest> = BTreeMap::new();
     let mut all = BTreeSet::new();
+    let mut pushed_before: Vec<RunManifest> = Vec::new();
+    remote.check_format(true).map_err(remote_err)?;
     for h in &hashes {
         let (run, objects) = closure(store, h)?;
-        if manifests.iter().any(|m| m.run == run) {
+        if manifests.iter().chain(&pushed_before).any(|m| m.run == run) {
+            continue;
+        }
+        // A listed run is complete on the remote (its manifest went up last): nothing to send.
+        if let Ok(m) = read_manifest(remote, &run.record)
+            && m.run == run
+        {
+            pushed_before.push(m);
             continue;
         }
         let git = match git_by_commit.get(&run.commit) {
@@ -79,16 +88,19 @@ pub fn push(store: &Store, repo: &Path, remote: &Remote, hashes: &[String], prog
         all.insert(git);
         manifests.push(RunManifest { format: MANIFEST_FORMAT.into(), run, objects: objects.iter().map(Digest::hex).collect(), git: git.hex() });
     }
-    remote.check_format(true).map_err(remote_err)?;
+    let sending: BTreeSet<String> = all.iter().map(Digest::hex).collect();
+    let there: BTreeSet<&String> = pushed_before.iter().flat_map(|m| m.objects.iter().chain([&m.git])).filter(|h| !sending.contains(*h)).collect();
     let all: Vec<Digest> = all.into_iter().collect();
-    let t = remote.push_objects(store, &all, progress).map_err(remote_err)?;
+    let mut t = remote.push_objects(store, &all, progress).map_err(remote_err)?;
+    t.present += there.len();
     let mut new_runs = 0;
     for m in &manifests {
         if remote.put_file(&manifest_name(&m.run.record), reprise_core::canon::to_vec(m)?).map_err(remote_err)? {
             new_runs += 1;
         }
     }
-    Ok(report(remote, manifests.into_iter().map(|m| m.run).collect(), t, new_runs, vec![]))
+    let runs = pushed_before.into_iter().chain(manifests).map(|m| m.run).collect();
+    Ok(report(remote, runs, t, new_runs, vec![]))
 }
 
 fn report(remote: &Remote, runs: Vec<BundledRun>, t: Transfer, new_runs: usize, kept_existing: Vec<String>) -> RemoteReport {
