@@ -31,6 +31,20 @@ pub trait Experiment: Send + Sync {
     }
     /// Runs once. Must be a pure function of the context: same context, same bytes.
     fn run(&self, ctx: &RunCtx) -> Result<Outputs, ExperimentError>;
+    /// The experiment's own tables over a sweep's cells (given in the sweep's order), e.g. a
+    /// simulation study whose replications were split across cells; `None` when only the
+    /// generic aggregate applies. Must be a pure function of the cells.
+    fn aggregate(&self, _cells: &[SweepCell]) -> Result<Option<Outputs>, ExperimentError> {
+        Ok(None)
+    }
+}
+
+/// One finished cell of a sweep, as an experiment's `aggregate` sees it.
+pub struct SweepCell {
+    pub params: crate::params::Params,
+    pub seed: u64,
+    /// The cell's outputs, by file name.
+    pub outputs: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
 /// Why an experiment could not produce its outputs.

@@ -11,7 +11,7 @@ pub mod rule;
 pub mod seed;
 
 pub use ctx::{NoProgress, Progress, RunCtx};
-pub use experiment::{Experiment, ExperimentError};
+pub use experiment::{Experiment, ExperimentError, SweepCell};
 pub use outputs::{MediaType, Output, Outputs};
 pub use params::{ParamError, ParamKind, ParamSpec, ParamValue, Params};
 pub use rule::CompareRule;

@@ -6,7 +6,8 @@ use crate::error::RunnerError;
 use crate::provenance;
 use crate::record::RunRecord;
 use crate::run::Runner;
-use reprise_core::{Experiment, Params};
+use crate::spec::RunSpec;
+use reprise_core::{Experiment, Params, SweepCell};
 use reprise_store::{Digest, RefExpect, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -170,6 +171,9 @@ pub struct Aggregate {
     pub sweep: String,
     pub experiment: String,
     pub groups: Vec<Group>,
+    /// The experiment's own tables over the cells (`Experiment::aggregate`): name → digest.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tables: BTreeMap<String, String>,
 }
 
 fn stats(xs: &[f64]) -> FieldStats {
@@ -182,8 +186,9 @@ fn stats(xs: &[f64]) -> FieldStats {
 }
 
 /// The sweep's aggregate, from the stored records in manifest order (sums run in seed order, so
-/// the bytes never depend on which executor ran the cells or when). Needs every cell recorded.
-pub fn aggregate(runner: &Runner, sweep: &Digest, m: &SweepManifest) -> Result<(Digest, Aggregate), RunnerError> {
+/// the bytes never depend on which executor ran the cells or when), with the experiment's own
+/// tables when it makes some. Needs every cell recorded.
+pub fn aggregate(runner: &Runner, exp: &dyn Experiment, sweep: &Digest, m: &SweepManifest) -> Result<(Digest, Aggregate), RunnerError> {
     let recs = records(runner, m)?;
     let missing = recs.iter().filter(|r| r.is_none()).count();
     if missing > 0 {
@@ -192,6 +197,7 @@ pub fn aggregate(runner: &Runner, sweep: &Digest, m: &SweepManifest) -> Result<(
     let mut groups: Vec<Group> = Vec::new();
     let mut values: Vec<BTreeMap<String, Vec<f64>>> = Vec::new();
     let mut counts: Vec<usize> = Vec::new();
+    let mut cells: Vec<SweepCell> = Vec::with_capacity(m.cells.len());
     for (cell, rec) in m.cells.iter().zip(recs) {
         let rec = rec.expect("checked");
         if groups.last().map(|g| &g.point) != Some(&cell.point) {
@@ -203,9 +209,14 @@ pub fn aggregate(runner: &Runner, sweep: &Digest, m: &SweepManifest) -> Result<(
         g.records.push(rec.hex());
         *counts.last_mut().unwrap() += 1;
         let record = RunRecord::parse(&runner.store.read_verified(&rec)?)?;
-        let Some(summary) = record.outputs.get("summary.json") else { continue };
-        let v: serde_json::Value = serde_json::from_slice(&runner.store.read_verified(&summary.digest()?)?)
-            .map_err(|e| RunnerError::Malformed { what: "summary.json", why: e.to_string() })?;
+        let spec = RunSpec::parse(&runner.store.read_verified(&record.spec_digest()?)?)?;
+        let mut outputs = BTreeMap::new();
+        for (name, o) in &record.outputs {
+            outputs.insert(name.clone(), runner.store.read_verified(&o.digest()?)?);
+        }
+        cells.push(SweepCell { params: spec.params.clone(), seed: spec.seed.0, outputs });
+        let Some(summary) = cells.last().unwrap().outputs.get("summary.json") else { continue };
+        let v: serde_json::Value = serde_json::from_slice(summary).map_err(|e| RunnerError::Malformed { what: "summary.json", why: e.to_string() })?;
         if let Some(obj) = v.as_object() {
             for (k, x) in obj {
                 if let Some(f) = x.as_f64().filter(|f| f.is_finite()) {
@@ -217,7 +228,13 @@ pub fn aggregate(runner: &Runner, sweep: &Digest, m: &SweepManifest) -> Result<(
     for ((g, vals), n) in groups.iter_mut().zip(values).zip(counts) {
         g.fields = vals.into_iter().filter(|(_, xs)| xs.len() == n).map(|(k, xs)| (k, stats(&xs))).collect();
     }
-    let agg = Aggregate { schema: AGGREGATE_SCHEMA.into(), sweep: sweep.hex(), experiment: m.experiment.clone(), groups };
+    let mut tables = BTreeMap::new();
+    if let Some(outs) = exp.aggregate(&cells)? {
+        for (name, o) in outs.0 {
+            tables.insert(name, runner.store.put_bytes(&o.bytes)?.hex());
+        }
+    }
+    let agg = Aggregate { schema: AGGREGATE_SCHEMA.into(), sweep: sweep.hex(), experiment: m.experiment.clone(), groups, tables };
     let d = runner.store.put_bytes(&reprise_core::canon::to_vec(&agg)?)?;
     Ok((d, agg))
 }

@@ -78,6 +78,47 @@ fn a_sweep_is_the_same_whoever_runs_it_resumes_and_reruns_per_cell() {
     assert!(r.stderr.contains("demo.pi"), "{}", r.stderr);
 }
 
+const CAUSAL: &[&str] = &["sweep", "causal.simulation", "--seeds", "3", "-p", "reps=4", "-p", "n=200", "-p", "ipm=false", "--grid", "first_rep=0,4,8"];
+
+/// The sweep's table digests, and the output digests of one run of all twelve replications.
+fn causal_tables(sb: &Sandbox, store: &Path, extra: &[&str]) -> (serde_json::Value, serde_json::Value) {
+    let mut args = vec!["--json"];
+    args.extend_from_slice(CAUSAL);
+    args.extend_from_slice(extra);
+    let v = ok(reprise(store, &sb.repo(), &args)).json();
+    let single = ok(reprise(store, &sb.repo(), &["--json", "run", "causal.simulation", "--seed", "3", "-p", "reps=12", "-p", "n=200", "-p", "ipm=false"])).json();
+    let outputs: serde_json::Map<String, serde_json::Value> = single["outputs"].as_object().unwrap().iter().map(|(k, o)| (k.clone(), o["digest"].clone())).collect();
+    (v["tables"].clone(), serde_json::Value::Object(outputs))
+}
+
+#[test]
+fn a_simulation_split_over_cells_gives_the_single_run_s_table_bit_for_bit() {
+    let sb = Sandbox::new();
+    let (tables, single) = causal_tables(&sb, &sb.store(), &["--parallel", "2"]);
+    for name in ["results.csv", "summary.json", "estimates.npy", "rmse.plotly.json"] {
+        assert_eq!(tables[name], single[name], "{name}: the sweep's table is the one-run table");
+    }
+    // cells that do not tile the replications are refused with the reason
+    let r = try_run(sb.cmd(&["sweep", "causal.simulation", "--seeds", "3", "-p", "reps=4", "-p", "n=200", "-p", "ipm=false", "--grid", "first_rep=0,2"]));
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("replications 4.. are covered twice"), "{}", r.stderr);
+}
+
+#[test]
+fn an_r3d_study_split_by_design_gives_the_single_run_s_table_bit_for_bit() {
+    let sb = Sandbox::new();
+    let common = ["-p", "replications=3", "-p", "draws_per_unit=10", "-p", "bootstrap_draws=20", "-p", "n=100"];
+    let mut args = vec!["--json", "sweep", "rdd.r3d_simulation", "--seeds", "5", "--grid", "dgp=1,2", "--grid", "delta=0,1", "--parallel", "2"];
+    args.extend(common);
+    let v = ok(sb.cmd(&args)).json();
+    let mut args = vec!["--json", "run", "rdd.r3d_simulation", "--seed", "5", "-p", "dgp=1,2", "-p", "delta=0,1"];
+    args.extend(common);
+    let single = ok(sb.cmd(&args)).json();
+    for name in ["cells.csv", "bias_rmse_by_q.csv", "power.plotly.json", "summary.json"] {
+        assert_eq!(v["tables"][name], single["outputs"][name]["digest"], "{name}");
+    }
+}
+
 #[test]
 fn a_killed_worker_s_cell_runs_again() {
     let sb = Sandbox::new();
@@ -129,6 +170,10 @@ fn slurm_and_the_local_pool_give_the_same_sweep_and_aggregate() {
     assert_eq!(bytes(&sb.store()), bytes(&on_slurm), "the aggregate's bytes do not depend on the executor");
     let again = sweep(&sb, &on_slurm, &["--executor", "slurm"]);
     assert_eq!(again["ran"], 0, "a finished sweep submits nothing");
+    // a simulation study split over Slurm tasks: the one-run table, bit for bit
+    let (tables, single) = causal_tables(&sb, &on_slurm, &["--executor", "slurm"]);
+    assert_eq!(tables["results.csv"], single["results.csv"]);
+    assert_eq!(tables["estimates.npy"], single["estimates.npy"]);
 }
 
 #[test]

@@ -13,7 +13,8 @@ use ndarray::{Array1, Array2};
 use rand::Rng;
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
-use reprise_core::{Experiment, ExperimentError, MediaType, Outputs, ParamSpec, RunCtx};
+use super::Z95;
+use reprise_core::{Experiment, ExperimentError, MediaType, Outputs, ParamSpec, RunCtx, SweepCell};
 use serde::Serialize;
 use serde_json::json;
 
@@ -116,6 +117,7 @@ impl Experiment for Simulation {
     fn params(&self) -> Vec<ParamSpec> {
         vec![
             ParamSpec::int("reps", 1000, 1, 1_000_000, "replications (each draws from stream `replication/<i>`)"),
+            ParamSpec::int("first_rep", 0, 0, 1_000_000_000, "index of the first replication (a sweep splits replications: --grid first_rep=0,R,…)"),
             ParamSpec::int("n", 1000, 50, 1_000_000, "rows per replication"),
             ParamSpec::int("folds", 5, 2, 50, "cross-fitting folds (row i in fold i mod K)"),
             ParamSpec::bool("ipm", true, "include IPM-MMD balancing (ATT, plain and OLS-augmented)"),
@@ -136,8 +138,9 @@ impl Experiment for Simulation {
             tol: p.float("ipm_tol"),
         };
         let reps = p.int("reps") as u64;
+        let first = p.int("first_rep") as u64;
         ctx.progress.start("replications", reps);
-        let all: Vec<Vec<(usize, Estimate)>> = (0..reps)
+        let all: Vec<Vec<(usize, Estimate)>> = (first..first + reps)
             .into_par_iter()
             .map(|r| {
                 let v = replicate(ctx, r, &st);
@@ -146,35 +149,120 @@ impl Experiment for Simulation {
             })
             .collect::<Result<_, _>>()?;
         ctx.progress.finish();
-        let cells = all[0].len();
-        let mut rows = Vec::with_capacity(cells);
-        let mut raw = Vec::with_capacity(cells * reps as usize * 2);
-        for c in 0..cells {
-            let (scenario, first) = &all[0][c];
-            let est: Vec<f64> = all.iter().map(|r| r[c].1.estimate).collect();
-            let se: Vec<f64> = all.iter().map(|r| r[c].1.se).collect();
-            let covered = all.iter().filter(|r| r[c].1.ci95[0] <= 0.0 && 0.0 <= r[c].1.ci95[1]).count();
-            let m = est.len() as f64;
-            let bias = est.iter().sum::<f64>() / m;
-            let rmse = (est.iter().map(|e| e * e).sum::<f64>() / m).sqrt();
-            let sd = (est.iter().map(|e| (e - bias) * (e - bias)).sum::<f64>() / (m - 1.0).max(1.0)).sqrt();
-            rows.push(Row { scenario: SCENARIOS[*scenario], estimator: first.estimator.clone(), estimand: first.estimand, bias, rmse, sd, mean_se: se.iter().sum::<f64>() / m, coverage95: covered as f64 / m });
-            for (e, s) in est.iter().zip(&se) {
-                raw.push(*e);
-                raw.push(*s);
+        let labels: Vec<Label> = all[0].iter().map(|(sc, e)| Label { scenario: *sc, estimator: e.estimator.clone(), estimand: e.estimand }).collect();
+        let values: Vec<Vec<(f64, f64)>> = (0..labels.len()).map(|c| all.iter().map(|r| (r[c].1.estimate, r[c].1.se)).collect()).collect();
+        tables(&labels, &values, st.n, first)
+    }
+
+    /// A sweep that split the replications into cells (`--grid first_rep=0,R,2R,… -p reps=R`, one
+    /// seed) gets the table of all of them, bit for bit the one a single run of every
+    /// replication gives.
+    fn aggregate(&self, cells: &[SweepCell]) -> Result<Option<Outputs>, ExperimentError> {
+        if cells.iter().all(|c| c.params.int("first_rep") == 0) {
+            return Ok(None);
+        }
+        let bad = |why: String| {
+            ExperimentError::Failed(format!(
+                "causal.simulation over a sweep makes one table from cells that split the replications (one seed, -p reps=R --grid first_rep=0,R,2R,…): {why}"
+            ))
+        };
+        let head = &cells[0];
+        let same = |c: &SweepCell| c.seed == head.seed && c.params.0.iter().all(|(k, v)| k == "first_rep" || head.params.0.get(k) == Some(v));
+        if !cells.iter().all(same) {
+            return Err(bad("its cells differ in seed or in a parameter other than first_rep".into()));
+        }
+        let mut order: Vec<&SweepCell> = cells.iter().collect();
+        order.sort_by_key(|c| c.params.int("first_rep"));
+        let mut labels: Option<Vec<Label>> = None;
+        let mut values: Vec<Vec<(f64, f64)>> = Vec::new();
+        let mut next = 0i64;
+        for c in order {
+            let (first, reps) = (c.params.int("first_rep"), c.params.int("reps"));
+            if first != next {
+                return Err(bad(format!("replications {next}.. are {} (the next cell starts at {first})", if first > next { "missing" } else { "covered twice" })));
+            }
+            next += reps;
+            let (l, v) = cell_values(c).map_err(|why| bad(format!("cell first_rep={first}: {why}")))?;
+            match &labels {
+                None => {
+                    values = v;
+                    labels = Some(l);
+                }
+                Some(known) if *known == l => values.iter_mut().zip(v).for_each(|(all, more)| all.extend(more)),
+                Some(_) => return Err(bad(format!("cell first_rep={first} has other table rows than the first cell"))),
             }
         }
-        let mut out = Outputs::new();
-        let table: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| vec![format!("\"{}\"", r.scenario), format!("\"{}\"", r.estimator), r.estimand.into(), r.bias.to_string(), r.rmse.to_string(), r.sd.to_string(), r.mean_se.to_string(), r.coverage95.to_string()])
-            .collect();
-        out.csv("results.csv", &["scenario", "estimator", "estimand", "bias", "rmse", "sd", "mean_se", "coverage95"], &table);
-        out.npy("estimates.npy", &[cells, reps as usize, 2], &raw);
-        out.bytes("rmse.plotly.json", MediaType::PLOTLY, reprise_core::canon::to_vec(&figure(&rows))?);
-        out.json("summary.json", &json!({"truth": {"ATE": 0.0, "ATT": 0.0}, "reps": reps, "n": st.n, "scenarios": SCENARIOS, "results": rows, "estimates_npy": "cell × replication × (estimate, se), cells in results.csv order"}))?;
-        Ok(out)
+        tables(&labels.expect("at least one cell"), &values, head.params.int("n") as usize, 0).map(Some)
     }
+}
+
+/// One row of the table, before its figures.
+#[derive(Clone, Debug, PartialEq)]
+struct Label {
+    scenario: usize,
+    estimator: String,
+    estimand: &'static str,
+}
+
+/// A cell's table rows and, per row, its replications' (estimate, se), from its stored outputs.
+fn cell_values(c: &SweepCell) -> Result<(Vec<Label>, Vec<Vec<(f64, f64)>>), String> {
+    let summary: serde_json::Value = serde_json::from_slice(c.outputs.get("summary.json").ok_or("no summary.json")?).map_err(|e| format!("summary.json: {e}"))?;
+    let rows = summary["results"].as_array().ok_or("summary.json has no results")?;
+    let labels = rows
+        .iter()
+        .map(|r| {
+            let scenario = SCENARIOS.iter().position(|s| r["scenario"] == *s).ok_or("an unknown scenario")?;
+            let estimand = match r["estimand"].as_str() {
+                Some("ATE") => "ATE",
+                Some("ATT") => "ATT",
+                _ => return Err("an unknown estimand"),
+            };
+            Ok(Label { scenario, estimator: r["estimator"].as_str().unwrap_or_default().to_string(), estimand })
+        })
+        .collect::<Result<Vec<_>, &str>>()?;
+    let npy = reprise_core::npy::decode(c.outputs.get("estimates.npy").ok_or("no estimates.npy")?).map_err(|e| format!("estimates.npy: {e}"))?;
+    let reps = c.params.int("reps") as usize;
+    if npy.shape != [labels.len(), reps, 2] {
+        return Err(format!("estimates.npy has shape {:?}, not [{}, {reps}, 2]", npy.shape, labels.len()));
+    }
+    let values = (0..labels.len()).map(|row| (0..reps).map(|r| (npy.get_f64((row * reps + r) * 2), npy.get_f64((row * reps + r) * 2 + 1))).collect()).collect();
+    Ok((labels, values))
+}
+
+/// The study's outputs from each table row's (estimate, se) pairs in replication order. Coverage
+/// uses the same interval as `Estimate::new` (estimate ± Z95·se), so it is recomputed exactly.
+fn tables(labels: &[Label], values: &[Vec<(f64, f64)>], n: usize, first_rep: u64) -> Result<Outputs, ExperimentError> {
+    let reps = values.first().map_or(0, Vec::len);
+    let mut rows = Vec::with_capacity(labels.len());
+    let mut raw = Vec::with_capacity(labels.len() * reps * 2);
+    for (label, vals) in labels.iter().zip(values) {
+        let est: Vec<f64> = vals.iter().map(|v| v.0).collect();
+        let se: Vec<f64> = vals.iter().map(|v| v.1).collect();
+        let covered = vals.iter().filter(|(e, s)| e - Z95 * s <= 0.0 && 0.0 <= e + Z95 * s).count();
+        let m = est.len() as f64;
+        let bias = est.iter().sum::<f64>() / m;
+        let rmse = (est.iter().map(|e| e * e).sum::<f64>() / m).sqrt();
+        let sd = (est.iter().map(|e| (e - bias) * (e - bias)).sum::<f64>() / (m - 1.0).max(1.0)).sqrt();
+        rows.push(Row { scenario: SCENARIOS[label.scenario], estimator: label.estimator.clone(), estimand: label.estimand, bias, rmse, sd, mean_se: se.iter().sum::<f64>() / m, coverage95: covered as f64 / m });
+        for (e, s) in vals {
+            raw.push(*e);
+            raw.push(*s);
+        }
+    }
+    let mut out = Outputs::new();
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| vec![format!("\"{}\"", r.scenario), format!("\"{}\"", r.estimator), r.estimand.into(), r.bias.to_string(), r.rmse.to_string(), r.sd.to_string(), r.mean_se.to_string(), r.coverage95.to_string()])
+        .collect();
+    out.csv("results.csv", &["scenario", "estimator", "estimand", "bias", "rmse", "sd", "mean_se", "coverage95"], &table);
+    out.npy("estimates.npy", &[labels.len(), reps, 2], &raw);
+    out.bytes("rmse.plotly.json", MediaType::PLOTLY, reprise_core::canon::to_vec(&figure(&rows))?);
+    let mut summary = json!({"truth": {"ATE": 0.0, "ATT": 0.0}, "reps": reps, "n": n, "scenarios": SCENARIOS, "results": rows, "estimates_npy": "cell × replication × (estimate, se), cells in results.csv order"});
+    if first_rep != 0 {
+        summary["first_rep"] = first_rep.into();
+    }
+    out.json("summary.json", &summary)?;
+    Ok(out)
 }
 
 /// RMSE of each estimator, one bar group per scenario.

@@ -251,7 +251,7 @@ pub fn sweep(ctx: &Ctx, args: SweepArgs) -> anyhow::Result<()> {
     let lost: Vec<(usize, String)> = todo.iter().zip(&outcomes).filter_map(|(&i, (o, _))| if let Outcome::Lost(w) = o { Some((i, w.clone())) } else { None }).collect();
     let retried: usize = outcomes.iter().map(|(_, k)| k).sum();
     let done = m.cells.len() - failed.len() - lost.len();
-    let aggregate = if failed.is_empty() && lost.is_empty() { Some(sweep::aggregate(&runner, &hash, &m)?) } else { None };
+    let aggregate = if failed.is_empty() && lost.is_empty() { Some(sweep::aggregate(&runner, exp, &hash, &m)?) } else { None };
     if ctx.json {
         print_json(&serde_json::json!({
             "sweep": hash.hex(),
@@ -262,6 +262,7 @@ pub fn sweep(ctx: &Ctx, args: SweepArgs) -> anyhow::Result<()> {
             "failed": failed.iter().map(|(i, w)| serde_json::json!({"spec": m.cells[*i].spec, "seed": m.cells[*i].seed, "why": w})).collect::<Vec<_>>(),
             "lost": lost.iter().map(|(i, w)| serde_json::json!({"spec": m.cells[*i].spec, "seed": m.cells[*i].seed, "why": w})).collect::<Vec<_>>(),
             "aggregate": aggregate.as_ref().map(|(d, _)| d.hex()),
+            "tables": aggregate.as_ref().map(|(_, a)| a.tables.clone()).unwrap_or_default(),
         }));
     } else {
         println!("{}: {} cells: {done} done ({} ran now), {} failed, {} lost", m.experiment, m.cells.len(), todo.len(), failed.len(), lost.len());
@@ -274,6 +275,9 @@ pub fn sweep(ctx: &Ctx, args: SweepArgs) -> anyhow::Result<()> {
         }
         if let Some((d, a)) = &aggregate {
             print_aggregate(a);
+            for (name, digest) in &a.tables {
+                println!("table {name}: {digest}  (reprise store get {})", &digest[..12]);
+            }
             println!("aggregate {d}");
         }
         println!("{hash}");

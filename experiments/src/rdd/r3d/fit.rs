@@ -119,7 +119,7 @@ fn kernel_constants(kernel: Kernel, s: usize, plus: bool) -> (f64, f64) {
 }
 
 /// How R3D's pieces are estimated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// Local polynomial per quantile, rearranged.

@@ -11,8 +11,8 @@ use crate::rdd::parse_list;
 use rand::Rng;
 use rand_distr::{Distribution, Exp, StandardNormal};
 use rayon::prelude::*;
-use reprise_core::{Experiment, ExperimentError, MediaType, Outputs, ParamSpec, RunCtx};
-use serde::Serialize;
+use reprise_core::{Experiment, ExperimentError, MediaType, Outputs, ParamSpec, RunCtx, SweepCell};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// One unit's outcome draws under `dgp` at running variable x.
@@ -41,7 +41,7 @@ struct Rep {
 }
 
 /// One (dgp, n, Δ) cell and method, over replications.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct Cell {
     pub dgp: u8,
     pub n: usize,
@@ -59,7 +59,7 @@ pub struct Cell {
     pub mean_bandwidth: f64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 struct Summary {
     grid: Vec<f64>,
     draws_per_unit: usize,
@@ -178,43 +178,75 @@ impl Experiment for R3dSimulation {
             }
         }
         ctx.progress.finish();
-        let mut out = Outputs::new();
-        let rows: Vec<Vec<String>> = out_cells
-            .iter()
-            .map(|c| {
-                let m = if c.method == Method::Simple { "simple" } else { "frechet" };
-                vec![c.dgp.to_string(), c.n.to_string(), c.delta.to_string(), m.into(), c.replications.to_string(), c.failed.to_string(), c.mean_abs_bias.to_string(), c.mean_rmse.to_string(), c.uniform_coverage.to_string(), c.nullity_rejection.to_string(), c.homogeneity_rejection.to_string(), c.mean_bandwidth.to_string()]
-            })
-            .collect();
-        out.csv("cells.csv", &["dgp", "n", "delta", "method", "replications", "failed", "mean_abs_bias", "mean_rmse", "uniform_coverage", "nullity_rejection", "homogeneity_rejection", "mean_bandwidth"], &rows);
-        let by_q: Vec<Vec<String>> = out_cells
-            .iter()
-            .flat_map(|c| {
-                let m = if c.method == Method::Simple { "simple" } else { "frechet" };
-                grid.iter().enumerate().map(move |(j, q)| vec![c.dgp.to_string(), c.n.to_string(), c.delta.to_string(), m.into(), q.to_string(), c.bias.get(j).map_or("NA".into(), f64::to_string), c.rmse.get(j).map_or("NA".into(), f64::to_string)])
-            })
-            .collect();
-        out.csv("bias_rmse_by_q.csv", &["dgp", "n", "delta", "method", "q", "bias", "rmse"], &by_q);
-        let mut lines: Vec<(u8, usize, Method)> = out_cells.iter().map(|c| (c.dgp, c.n, c.method)).collect();
-        lines.sort_by_key(|&(d, n, m)| (d, n, m == Method::Frechet));
-        lines.dedup();
-        let traces: Vec<serde_json::Value> = lines
-            .into_iter()
-            .map(|(dgp, n, method)| {
-                let pts: Vec<&Cell> = out_cells.iter().filter(|c| c.dgp == dgp && c.n == n && c.method == method).collect();
-                json!({"type": "scatter", "mode": "lines+markers", "name": format!("DGP {dgp}, n = {n}, {}", if method == Method::Simple { "simple" } else { "Fréchet" }),
-                       "x": pts.iter().map(|c| c.delta).collect::<Vec<_>>(), "y": pts.iter().map(|c| c.nullity_rejection).collect::<Vec<_>>(),
-                       "text": pts.iter().map(|c| format!("coverage {:.3}, RMSE {:.3}", c.uniform_coverage, c.mean_rmse)).collect::<Vec<_>>()})
-            })
-            .collect();
-        let fig = json!({
-            "data": traces,
-            "layout": {"title": {"text": format!("R3D Monte Carlo: rejection rate of H0: τ ≡ 0 ({reps} replications, level {alpha})")},
-                       "xaxis": {"title": {"text": "jump Δ"}}, "yaxis": {"title": {"text": "rejection rate"}, "range": [0, 1]},
-                       "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": alpha, "y1": alpha, "line": {"dash": "dot", "color": "#888"}}]}
-        });
-        out.bytes("power.plotly.json", MediaType::PLOTLY, reprise_core::canon::to_vec(&fig)?);
-        out.json("summary.json", &Summary { grid, draws_per_unit: per_unit, bootstrap_draws: b, alpha, cells: out_cells })?;
-        Ok(out)
+        outputs(out_cells, grid, per_unit, b, alpha, reps)
     }
+
+    /// A sweep over designs (`--grid dgp=1,2 --grid delta=0,1,2 …`, one seed, the other params
+    /// shared) gets the table of every design: each design draws from its own streams, so its
+    /// rows are the ones a single run gives, and the table is that run's, bit for bit (designs
+    /// in ascending order, as a single run with ascending lists has them).
+    fn aggregate(&self, cells: &[SweepCell]) -> Result<Option<Outputs>, ExperimentError> {
+        let design = ["dgp", "n", "delta"];
+        let head = &cells[0];
+        let same = |c: &SweepCell| c.seed == head.seed && c.params.0.iter().all(|(k, v)| design.contains(&k.as_str()) || head.params.0.get(k) == Some(v));
+        if cells.len() < 2 || !cells.iter().all(same) {
+            return Ok(None);
+        }
+        let mut all: Vec<Cell> = Vec::new();
+        let mut summary: Option<Summary> = None;
+        for c in cells {
+            let bytes = c.outputs.get("summary.json").ok_or_else(|| ExperimentError::Failed("a sweep cell has no summary.json".into()))?;
+            let mut s: Summary = serde_json::from_slice(bytes).map_err(|e| ExperimentError::Failed(format!("a sweep cell's summary.json: {e}")))?;
+            all.extend(s.cells.drain(..));
+            summary.get_or_insert(s);
+        }
+        all.sort_by(|a, b| (a.dgp, a.n).cmp(&(b.dgp, b.n)).then(a.delta.total_cmp(&b.delta)).then((a.method == Method::Frechet).cmp(&(b.method == Method::Frechet))));
+        if let Some(w) = all.windows(2).find(|w| (w[0].dgp, w[0].n, w[0].delta.to_bits(), w[0].method) == (w[1].dgp, w[1].n, w[1].delta.to_bits(), w[1].method)) {
+            return Err(ExperimentError::Failed(format!("rdd.r3d_simulation over a sweep: design dgp={} n={} delta={} appears in two cells; give each design once", w[0].dgp, w[0].n, w[0].delta)));
+        }
+        let s = summary.expect("two cells at least");
+        outputs(all, s.grid, s.draws_per_unit, s.bootstrap_draws, s.alpha, head.params.int("replications") as u64).map(Some)
+    }
+}
+
+/// The study's files from its cells (in table order).
+fn outputs(out_cells: Vec<Cell>, grid: Vec<f64>, per_unit: usize, b: usize, alpha: f64, reps: u64) -> Result<Outputs, ExperimentError> {
+    let mut out = Outputs::new();
+    let rows: Vec<Vec<String>> = out_cells
+        .iter()
+        .map(|c| {
+            let m = if c.method == Method::Simple { "simple" } else { "frechet" };
+            vec![c.dgp.to_string(), c.n.to_string(), c.delta.to_string(), m.into(), c.replications.to_string(), c.failed.to_string(), c.mean_abs_bias.to_string(), c.mean_rmse.to_string(), c.uniform_coverage.to_string(), c.nullity_rejection.to_string(), c.homogeneity_rejection.to_string(), c.mean_bandwidth.to_string()]
+        })
+        .collect();
+    out.csv("cells.csv", &["dgp", "n", "delta", "method", "replications", "failed", "mean_abs_bias", "mean_rmse", "uniform_coverage", "nullity_rejection", "homogeneity_rejection", "mean_bandwidth"], &rows);
+    let by_q: Vec<Vec<String>> = out_cells
+        .iter()
+        .flat_map(|c| {
+            let m = if c.method == Method::Simple { "simple" } else { "frechet" };
+            grid.iter().enumerate().map(move |(j, q)| vec![c.dgp.to_string(), c.n.to_string(), c.delta.to_string(), m.into(), q.to_string(), c.bias.get(j).map_or("NA".into(), f64::to_string), c.rmse.get(j).map_or("NA".into(), f64::to_string)])
+        })
+        .collect();
+    out.csv("bias_rmse_by_q.csv", &["dgp", "n", "delta", "method", "q", "bias", "rmse"], &by_q);
+    let mut lines: Vec<(u8, usize, Method)> = out_cells.iter().map(|c| (c.dgp, c.n, c.method)).collect();
+    lines.sort_by_key(|&(d, n, m)| (d, n, m == Method::Frechet));
+    lines.dedup();
+    let traces: Vec<serde_json::Value> = lines
+        .into_iter()
+        .map(|(dgp, n, method)| {
+            let pts: Vec<&Cell> = out_cells.iter().filter(|c| c.dgp == dgp && c.n == n && c.method == method).collect();
+            json!({"type": "scatter", "mode": "lines+markers", "name": format!("DGP {dgp}, n = {n}, {}", if method == Method::Simple { "simple" } else { "Fréchet" }),
+                   "x": pts.iter().map(|c| c.delta).collect::<Vec<_>>(), "y": pts.iter().map(|c| c.nullity_rejection).collect::<Vec<_>>(),
+                   "text": pts.iter().map(|c| format!("coverage {:.3}, RMSE {:.3}", c.uniform_coverage, c.mean_rmse)).collect::<Vec<_>>()})
+        })
+        .collect();
+    let fig = json!({
+        "data": traces,
+        "layout": {"title": {"text": format!("R3D Monte Carlo: rejection rate of H0: τ ≡ 0 ({reps} replications, level {alpha})")},
+                   "xaxis": {"title": {"text": "jump Δ"}}, "yaxis": {"title": {"text": "rejection rate"}, "range": [0, 1]},
+                   "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": alpha, "y1": alpha, "line": {"dash": "dot", "color": "#888"}}]}
+    });
+    out.bytes("power.plotly.json", MediaType::PLOTLY, reprise_core::canon::to_vec(&fig)?);
+    out.json("summary.json", &Summary { grid, draws_per_unit: per_unit, bootstrap_draws: b, alpha, cells: out_cells })?;
+    Ok(out)
 }
