@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project: the main job (every lock in lockfiles/ must reproduce, into a scratch
 # store), the workspace's tests (unit, property and end-to-end), and the Jupyter kernel over the
-# wire (jupyter_kernel_test, our protocol tests, every notebook under nbclient) and the causal
+# wire (jupyter_kernel_test, our protocol tests, every notebook under nbclient), every notebook in
+# JupyterLab inside headless Chromium (figures rendered, screenshots in target/browser-test), the causal
 # estimators against statsmodels and the scalar RDD against rdrobust, from a Python venv this
 # script makes; the sweep tests against a one-node Slurm cluster it starts (and stops).
 set -euo pipefail
@@ -24,6 +25,9 @@ fi
 bin=$PWD/target/release/reprise
 "$bin" kernel install --prefix "$venv" > /dev/null
 REPRISE_BIN="$bin" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/jupyter
+
+echo "== the notebooks in JupyterLab inside headless Chromium (tests/browser/run.sh, same venv)"
+REPRISE_BIN="$bin" bash tests/browser/run.sh
 
 echo "== causal estimators against statsmodels (tests/causal/requirements.txt, same venv)"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/causal/requirements.txt

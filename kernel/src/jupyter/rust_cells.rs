@@ -268,11 +268,7 @@ impl RustCells {
                 if let Some((message, location)) = panic {
                     return Outcome::error("panic", &message, vec![format!("thread panicked{location}:"), message.clone()]);
                 }
-                let mut bundle = serde_json::Map::new();
-                for (mime, data) in outputs.content_by_mime_type {
-                    let v = if mime.contains("json") { serde_json::from_str(&data).unwrap_or(Value::String(data)) } else { Value::String(data) };
-                    bundle.insert(mime, v);
-                }
+                let bundle = mime_bundle(outputs.content_by_mime_type, &*out);
                 Outcome::ok(if bundle.is_empty() { None } else { Some(bundle) })
             }
             Err(EvcxrError::CompilationErrors(errors)) => {
@@ -336,6 +332,35 @@ fn char_offset(s: &str, bytes: usize) -> usize {
     s[..bytes.min(s.len())].chars().count()
 }
 
+/// A display's data as Jupyter wants it: JSON types (`application/json`, `…+json`) as JSON values,
+/// the rest as text, and a Plotly figure with its static SVG drawing. Data of a JSON type that does
+/// not parse is shown as text/plain, with a warning.
+fn mime_bundle(texts: impl IntoIterator<Item = (String, String)>, out: &dyn Emit) -> serde_json::Map<String, Value> {
+    let mut bundle = serde_json::Map::new();
+    for (mime, data) in texts {
+        let json = mime == "application/json" || mime.ends_with("+json");
+        match json.then(|| serde_json::from_str::<Value>(&data)) {
+            None => {
+                bundle.insert(mime, Value::String(data));
+            }
+            Some(Ok(v)) => {
+                bundle.insert(mime, v);
+            }
+            Some(Err(e)) => {
+                out.stream("stderr", &format!("the {mime} output is not JSON ({e}); it is shown as text\n"));
+                bundle.entry("text/plain").or_insert(Value::String(data));
+            }
+        }
+    }
+    // A Plotly figure gets the same static drawing beside it as the figures of `:run`.
+    if !bundle.contains_key("image/svg+xml")
+        && let Some(svg) = bundle.get("application/vnd.plotly.v1+json").and_then(crate::figure::svg)
+    {
+        bundle.insert("image/svg+xml".into(), Value::String(svg));
+    }
+    bundle
+}
+
 /// Forwards the runtime's stdout/stderr to the running cell, batching lines that arrive together,
 /// and turns the marker lines into displays, clears and panics.
 fn forward(stdout: Receiver<String>, stderr: Receiver<String>, flush: Receiver<Sender<()>>, cell: Arc<Mutex<CellState>>) {
@@ -356,7 +381,8 @@ fn forward(stdout: Receiver<String>, stderr: Receiver<String>, flush: Receiver<S
                         e.stream("stdout", &std::mem::take(&mut text));
                     }
                     if let Some(data) = v["data"].as_object() {
-                        e.display(data.clone(), v["id"].as_str(), v["update"].as_bool().unwrap_or(false));
+                        let texts = data.iter().map(|(m, d)| (m.clone(), d.as_str().unwrap_or_default().to_string()));
+                        e.display(mime_bundle(texts, e.as_ref()), v["id"].as_str(), v["update"].as_bool().unwrap_or(false));
                     }
                 }
             } else if let Some(w) = line.strip_prefix(CLEAR_MARK) {
@@ -400,5 +426,39 @@ fn forward(stdout: Receiver<String>, stderr: Receiver<String>, flush: Receiver<S
                 let _ = ack.send(());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::emit::{Emitted, Nowhere, Recorder};
+    use super::*;
+
+    fn bundle(pairs: &[(&str, &str)]) -> (serde_json::Map<String, Value>, Vec<Emitted>) {
+        let rec = Recorder::new(Arc::new(Nowhere));
+        let b = mime_bundle(pairs.iter().map(|(m, d)| (m.to_string(), d.to_string())), rec.as_ref());
+        (b, rec.take())
+    }
+
+    #[test]
+    fn json_types_go_out_as_json_values_and_a_plotly_figure_gets_its_svg() {
+        let fig = r#"{"data": [{"type": "scatter", "x": [1, 2], "y": [3, 4]}]}"#;
+        let (b, said) = bundle(&[("application/vnd.plotly.v1+json", fig), ("text/plain", "{\"a\": 1}")]);
+        assert_eq!(b["application/vnd.plotly.v1+json"]["data"][0]["y"], json!([3, 4]));
+        assert_eq!(b["text/plain"], json!("{\"a\": 1}"), "text types stay text");
+        assert!(b["image/svg+xml"].as_str().is_some_and(|s| s.starts_with("<svg")));
+        assert!(said.is_empty());
+        let (b, _) = bundle(&[("application/json", "[1, 2]")]);
+        assert_eq!(b["application/json"], json!([1, 2]));
+    }
+
+    #[test]
+    fn data_of_a_json_type_that_does_not_parse_is_shown_as_text_with_a_warning() {
+        let (b, said) = bundle(&[("application/vnd.plotly.v1+json", "{not json")]);
+        assert!(!b.contains_key("application/vnd.plotly.v1+json"));
+        assert_eq!(b["text/plain"], json!("{not json"));
+        let Some(Emitted::Stream { name, text }) = said.first() else { panic!("no warning: {said:?}") };
+        assert_eq!(name, "stderr");
+        assert!(text.contains("application/vnd.plotly.v1+json output is not JSON"), "{text}");
     }
 }
