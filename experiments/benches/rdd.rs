@@ -16,7 +16,7 @@ fn main() {
         .unwrap_or(5);
     let bytes = std::fs::read(&path).expect("DATA.csv is readable");
     let scalar::Columns { x, y, .. } =
-        scalar::load(&bytes, "y", "x", None).expect("columns x and y");
+        scalar::load(&bytes, "y", "x", None, &[]).expect("columns x and y");
     let mut times = Vec::new();
     let mut last = None;
     for _ in 0..rounds {

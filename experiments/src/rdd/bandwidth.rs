@@ -1,6 +1,7 @@
 //! Data-driven bandwidths: rdbwselect's MSE- and CER-optimal family (mserd, msetwo, msesum,
 //! msecomb1/2, cerrd, certwo, cersum, cercomb1/2) from the three-step plug-in of CCT (2014).
 
+use super::estimate::{combination, covariate_gamma};
 use super::locpoly::{Fit, Vce};
 use super::side::{Design, Side};
 use super::{sd, Kernel, RddError};
@@ -122,36 +123,35 @@ fn constants(
 ) -> Result<Constants, RddError> {
     let n_v = side.weighted(st.kernel, h_v);
     let fv = Fit::new(side, n_v, st.kernel, h_v, h_v, o)?;
-    // Fuzzy designs linearise the ratio at this side's fitted levels: s = (1/τ_T, −τ_Y/τ_T²).
-    let s = match &side.t {
-        Some(t) => {
-            let (ty, tt) = (fv.coef(&side.y[..n_v])[nu], fv.coef(&t[..n_v])[nu]);
-            [1.0 / tt, -ty / (tt * tt)]
-        }
-        None => [1.0, 0.0],
-    };
+    // The columns [y, take-up (fuzzy), covariates…] enter through one linear combination s:
+    // covariates are partialled out with this side's own γ at the pilot fit, and fuzzy designs
+    // linearise the ratio at this side's fitted levels.
+    let cols = side.columns(n_v);
+    let gamma = covariate_gamma(&[(&fv, &cols)], side.outcomes())?;
+    let beta: Vec<f64> = cols.iter().map(|v| fv.coef(v)[nu]).collect();
+    let s = combination(&gamma, &beta, side.outcomes());
     let combined = |g: &dyn Fn(&[f64]) -> Vec<f64>, n: usize| -> Vec<f64> {
-        let ey = g(&side.y[..n]);
-        match &side.t {
-            Some(t) => ey
-                .iter()
-                .zip(g(&t[..n]))
-                .map(|(a, b)| s[0] * a + s[1] * b)
-                .collect(),
-            None => ey,
+        let mut out = vec![0.0; n];
+        for (sm, v) in s.iter().zip(side.columns(n)) {
+            for (o, e) in out.iter_mut().zip(g(v)) {
+                *o += sm * e;
+            }
         }
+        out
     };
     let e = combined(&|v| fv.residuals(side, v, st.vce), n_v);
     let v_v = fv.sandwich(side, &e)[[nu, nu]] / h_v.powi(2 * nu as i32);
     let bconst = fv.ginv_times(&fv.moment(h_v, side, o as i32 + 1))[nu];
     let n_b = side.weighted(st.kernel, h_b);
     let fb = Fit::new(side, n_b, st.kernel, h_b, h_b, o_b)?;
-    let beta_b = combined(&|v| vec![fb.coef(v)[o + 1]], n_b)[0] / h_b.powi(o as i32 + 1);
+    // rdrobust takes the *last* coefficient of the order-o_B fit (and its variance) as the
+    // (o+1)-th derivative's: the same thing when o_B = o + 1, as in every step with q = p + 1;
+    // with q > p + 1 the h step uses the q-th instead. Reproduced, so bandwidths match the package.
+    let beta_b = combined(&|v| vec![fb.coef(v)[o_b]], n_b)[0] / h_b.powi(o_b as i32);
     let mut bwreg = 0.0;
     if scale > 0.0 {
         let eb = combined(&|v| fb.residuals(side, v, st.vce), n_b);
-        let v_b =
-            fb.sandwich(side, &eb)[[o + 1, o + 1]] / h_b.powi(2 * (o as i32 + 1));
+        let v_b = fb.sandwich(side, &eb)[[o_b, o_b]] / h_b.powi(2 * o_b as i32);
         bwreg = 3.0 * bconst * bconst * v_b;
     }
     let gap = (o + 1 - nu) as f64;
@@ -203,8 +203,23 @@ fn median3(a: f64, b: f64, c: f64) -> f64 {
     a.max(b).min(a.min(b).max(c))
 }
 
-/// Runs the selector on `d`.
+/// Runs the selector on `d`. As rdrobust (`stdvars`), it selects on x/sd(x) and scales back.
 pub fn select(design: &Design, st: &Settings) -> Result<Bandwidths, RddError> {
+    let sx = sd(&design.x_all);
+    if !(sx > 0.0 && sx.is_finite()) {
+        return Err(RddError::Option("x does not vary: no bandwidth can be selected".into()));
+    }
+    let bw = select_standardised(&design.scaled(sx), st)?;
+    Ok(Bandwidths {
+        h: bw.h.map(|v| v * sx),
+        b: bw.b.map(|v| v * sx),
+        pilot: bw.pilot * sx,
+        d: bw.d.map(|v| v * sx),
+        ..bw
+    })
+}
+
+fn select_standardised(design: &Design, st: &Settings) -> Result<Bandwidths, RddError> {
     let (p, q) = (st.p, st.q);
     let n = design.n();
     let mut xs = design.x_all.clone();

@@ -3,6 +3,8 @@
 
 use super::bandwidth::{self, Bandwidths, Selector};
 use super::locpoly::{Fit, Vce, sandwich};
+use crate::linalg::{chol_inverse, cholesky};
+use ndarray::Array2;
 use super::side::{Design, Side};
 use super::{factorial, Kernel, RddError};
 use crate::normal;
@@ -85,20 +87,30 @@ pub struct Estimate {
     pub right: SideFit,
     /// The first stage (fuzzy designs): the jump in take-up, conventional and robust.
     pub first_stage: Option<[Row; 2]>,
+    /// Covariate adjustment: each covariate's coefficient γ in the outcome equation (empty without).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub covariates: Vec<Covariate>,
 }
 
-/// Per-side pieces: conventional and bias-corrected derivative, their score rows and residuals.
+#[derive(Debug, Clone, Serialize)]
+pub struct Covariate {
+    pub name: String,
+    pub coefficient: f64,
+}
+
+/// Per-side pieces: conventional and bias-corrected derivative of every column (y, take-up,
+/// covariates), the score rows and each column's residuals.
 struct SidePart {
     n: usize,
     n_h: usize,
     n_b: usize,
     beta_p: Vec<f64>,
-    cl: [f64; 2],
-    bc: [f64; 2],
+    cl: Vec<f64>,
+    bc: Vec<f64>,
     fp: Fit,
     q_rows: Vec<f64>,
-    res_h: Vec<[f64; 2]>,
-    res_b: Vec<[f64; 2]>,
+    res_h: Vec<Vec<f64>>,
+    res_b: Vec<Vec<f64>>,
 }
 
 fn side_part(side: &Side, o: &Options, q: usize, h: f64, b: f64) -> Result<SidePart, RddError> {
@@ -122,44 +134,25 @@ fn side_part(side: &Side, o: &Options, q: usize, h: f64, b: f64) -> Result<SideP
         }
     }
     let scale = factorial(o.deriv) / h.powi(o.deriv as i32);
-    let outcome = |v: &[f64]| -> (f64, f64, Vec<f64>) {
-        let beta = fp.coef(v);
+    let columns = side.columns(n);
+    let (mut cl, mut bc) = (Vec::new(), Vec::new());
+    for v in &columns {
         let mut m = vec![0.0; k];
         for i in 0..n {
             for a in 0..k {
                 m[a] += q_rows[i * k + a] * v[i];
             }
         }
-        let bc = fp.ginv_times(&m)[o.deriv] * scale;
-        (beta[o.deriv] * scale, bc, beta)
-    };
-    let (cl_y, bc_y, beta_y) = outcome(&side.y[..n]);
-    let (mut cl, mut bc) = ([cl_y, 0.0], [bc_y, 0.0]);
-    let columns: Vec<&[f64]> = std::iter::once(&side.y[..n])
-        .chain(side.t.as_deref().map(|t| &t[..n]))
-        .collect();
-    if let Some(t) = columns.get(1) {
-        let (c, b, _) = outcome(t);
-        cl[1] = c;
-        bc[1] = b;
+        cl.push(fp.coef(v)[o.deriv] * scale);
+        bc.push(fp.ginv_times(&m)[o.deriv] * scale);
     }
-    let zip = |r: Vec<Vec<f64>>| -> Vec<[f64; 2]> {
-        (0..n)
-            .map(|i| [r[0][i], r.get(1).map_or(0.0, |c| c[i])])
-            .collect()
-    };
-    let res_h = zip(columns
-        .iter()
-        .map(|v| fp.residuals(side, v, o.vce))
-        .collect());
+    let res_h: Vec<Vec<f64>> = columns.iter().map(|v| fp.residuals(side, v, o.vce)).collect();
     let res_b = match o.vce {
         Vce::Nn(_) => res_h.clone(),
-        Vce::Hc(_) => zip(columns
-            .iter()
-            .map(|v| fq.residuals(side, v, o.vce))
-            .collect()),
+        Vce::Hc(_) => columns.iter().map(|v| fq.residuals(side, v, o.vce)).collect(),
     };
-    let beta_p = beta_y
+    let beta_p = fp
+        .coef(columns[0])
         .iter()
         .enumerate()
         .map(|(j, v)| v / h.powi(j as i32))
@@ -176,6 +169,73 @@ fn side_part(side: &Side, o: &Options, q: usize, h: f64, b: f64) -> Result<SideP
         res_h,
         res_b,
     })
+}
+
+/// The covariate coefficients γ (one vector per outcome column: y, then take-up) of the
+/// regression of the outcomes on the covariates after partialling out each fit's local
+/// polynomial, pooled over `fits` (both sides for the estimate, one side in the bandwidth
+/// selector's pilot fits), as in Calonico, Cattaneo, Farrell & Titiunik (2019).
+pub(crate) fn covariate_gamma(fits: &[(&Fit, &[&[f64]])], outcomes: usize) -> Result<Vec<Vec<f64>>, RddError> {
+    let dz = fits[0].1.len() - outcomes;
+    if dz == 0 {
+        return Ok(vec![Vec::new(); outcomes]);
+    }
+    let mut zwz = Array2::<f64>::zeros((dz, dz));
+    let mut zwy = vec![vec![0.0; dz]; outcomes];
+    let mut raw = vec![0.0; dz];
+    for (fit, cols) in fits {
+        let z = &cols[outcomes..];
+        for a in 0..dz {
+            raw[a] += fit.w.iter().zip(z[a]).map(|(w, v)| w * v * v).sum::<f64>();
+            for b in 0..=a {
+                zwz[[a, b]] += fit.partial_cross(z[a], z[b]);
+            }
+            for (m, row) in zwy.iter_mut().enumerate() {
+                row[a] += fit.partial_cross(z[a], cols[m]);
+            }
+        }
+    }
+    for a in 0..dz {
+        for b in a + 1..dz {
+            zwz[[a, b]] = zwz[[b, a]];
+        }
+    }
+    // A pivot that keeps less than 1e-10 of the covariate's own weighted sum of squares means it
+    // is (numerically) a combination of the polynomial and the covariates before it.
+    let collinear = || RddError::Option("the covariates are collinear within the bandwidth once the local polynomial is partialled out (or one is constant there): drop one of them".into());
+    let l = cholesky(&zwz).map_err(|_| collinear())?;
+    if (0..dz).any(|a| !(l[[a, a]] * l[[a, a]] > 1e-10 * raw[a])) {
+        return Err(collinear());
+    }
+    let inv = chol_inverse(&l);
+    Ok(zwy
+        .iter()
+        .map(|r| (0..dz).map(|a| (0..dz).map(|b| inv[[a, b]] * r[b]).sum()).collect())
+        .collect())
+}
+
+/// The linear combination of the columns [y, take-up, covariates…] whose variance is the
+/// estimate's: (1, −γ_y) for sharp designs; for fuzzy ones the gradient of τ_Y/τ_T at the
+/// covariate-adjusted jumps `delta` (one derivative per column).
+pub(crate) fn combination(gamma: &[Vec<f64>], delta: &[f64], outcomes: usize) -> Vec<f64> {
+    let adjusted = |m: usize| select(gamma, m, outcomes, delta.len());
+    let dot = |s: &[f64]| s.iter().zip(delta).map(|(a, b)| a * b).sum::<f64>();
+    if outcomes == 1 {
+        return adjusted(0);
+    }
+    let (sy, st) = (adjusted(0), adjusted(1));
+    let (ty, tt) = (dot(&sy), dot(&st));
+    sy.iter().zip(&st).map(|(a, b)| a / tt - ty / (tt * tt) * b).collect()
+}
+
+/// The combination picking outcome `m` net of the covariates: e_m − Σ_j γ_m,j e_{z_j}.
+fn select(gamma: &[Vec<f64>], m: usize, outcomes: usize, len: usize) -> Vec<f64> {
+    let mut s = vec![0.0; len];
+    s[m] = 1.0;
+    for (j, g) in gamma[m].iter().enumerate() {
+        s[outcomes + j] = -g;
+    }
+    s
 }
 
 fn row(method: &'static str, estimate: f64, se: f64, z_crit: f64) -> Row {
@@ -240,39 +300,54 @@ pub fn rdrobust(design: &Design, o: &Options) -> Result<Estimate, RddError> {
     let (l, r) = (l?, r?);
     let z_crit = normal::quantile(1.0 - (1.0 - o.level / 100.0) / 2.0);
     let fuzzy = design.fuzzy();
-    let tau_cl = [r.cl[0] - l.cl[0], r.cl[1] - l.cl[1]];
-    let tau_bc = [r.bc[0] - l.bc[0], r.bc[1] - l.bc[1]];
-    // Variance of s'(τ_Y, τ_T) with s = (1, 0) (sharp) or the delta-method gradient of τ_Y/τ_T.
-    let s = if fuzzy {
-        [1.0 / tau_cl[1], -tau_cl[0] / (tau_cl[1] * tau_cl[1])]
-    } else {
-        [1.0, 0.0]
-    };
-    let var = |part: &SidePart, side: &Side, hs: f64, robust: bool, s: [f64; 2]| -> f64 {
+    let outcomes = design.left.outcomes();
+    let gamma = covariate_gamma(
+        &[(&l.fp, &design.left.columns(l.n)), (&r.fp, &design.right.columns(r.n))],
+        outcomes,
+    )?;
+    let delta_cl: Vec<f64> = r.cl.iter().zip(&l.cl).map(|(a, b)| a - b).collect();
+    let delta_bc: Vec<f64> = r.bc.iter().zip(&l.bc).map(|(a, b)| a - b).collect();
+    let dot = |s: &[f64], v: &[f64]| s.iter().zip(v).map(|(a, b)| a * b).sum::<f64>();
+    let sy = select(&gamma, 0, outcomes, delta_cl.len());
+    let (ty_cl, ty_bc) = (dot(&sy, &delta_cl), dot(&sy, &delta_bc));
+    // Variance of s'(columns): s = (1, −γ) (sharp) or the delta-method gradient of τ_Y/τ_T.
+    let s = combination(&gamma, &delta_cl, outcomes);
+    let var = |part: &SidePart, side: &Side, hs: f64, robust: bool, s: &[f64]| -> f64 {
         let res = if robust { &part.res_b } else { &part.res_h };
-        let e: Vec<f64> = res.iter().map(|r| s[0] * r[0] + s[1] * r[1]).collect();
+        let mut e = vec![0.0; part.n];
+        for (sm, col) in s.iter().zip(res) {
+            for (ei, ri) in e.iter_mut().zip(col) {
+                *ei += sm * ri;
+            }
+        }
         let v = if robust { sandwich(&part.fp.ginv, &part.q_rows, &e) } else { part.fp.sandwich(side, &e) };
         let sc = factorial(o.deriv) / hs.powi(o.deriv as i32);
         v[[o.deriv, o.deriv]] * sc * sc
     };
-    let se_cl = (var(&l, &design.left, h[0], false, s) + var(&r, &design.right, h[1], false, s)).sqrt();
-    let se_rb = (var(&l, &design.left, h[0], true, s) + var(&r, &design.right, h[1], true, s)).sqrt();
-    // The fuzzy bias correction is linearised too: τ_bc = τ_cl − s'(bias of τ_Y, bias of τ_T).
-    let est_cl = if fuzzy {
-        tau_cl[0] / tau_cl[1]
-    } else {
-        tau_cl[0]
+    let se = |robust: bool, s: &[f64]| (var(&l, &design.left, h[0], robust, s) + var(&r, &design.right, h[1], robust, s)).sqrt();
+    let (se_cl, se_rb) = (se(false, &s), se(true, &s));
+    let st = fuzzy.then(|| select(&gamma, 1, outcomes, delta_cl.len()));
+    let (est_cl, est_bc) = match &st {
+        // The fuzzy bias correction is linearised too: τ_bc = τ_cl − s'(bias of τ_Y, bias of τ_T).
+        Some(st) => {
+            let (tt_cl, tt_bc) = (dot(st, &delta_cl), dot(st, &delta_bc));
+            let est = ty_cl / tt_cl;
+            (est, est - (ty_cl - ty_bc) / tt_cl + ty_cl / (tt_cl * tt_cl) * (tt_cl - tt_bc))
+        }
+        None => (ty_cl, ty_bc),
     };
-    let est_bc = est_cl - s[0] * (tau_cl[0] - tau_bc[0]) - s[1] * (tau_cl[1] - tau_bc[1]);
-    let first_stage = fuzzy.then(|| {
-        let t = [0.0, 1.0];
-        let se_t = (var(&l, &design.left, h[0], false, t) + var(&r, &design.right, h[1], false, t)).sqrt();
-        let se_tr = (var(&l, &design.left, h[0], true, t) + var(&r, &design.right, h[1], true, t)).sqrt();
+    let first_stage = st.map(|st| {
         [
-            row("conventional", tau_cl[1], se_t, z_crit),
-            row("robust", tau_bc[1], se_tr, z_crit),
+            row("conventional", dot(&st, &delta_cl), se(false, &st), z_crit),
+            row("robust", dot(&st, &delta_bc), se(true, &st), z_crit),
         ]
     });
+    let covariates = design
+        .covariate_names
+        .iter()
+        .zip(&gamma[0])
+        .map(|(name, g)| Covariate { name: name.clone(), coefficient: *g })
+        .collect();
     let fit = |p: &SidePart| SideFit {
         coefficients: p.beta_p.clone(),
         n_h: p.n_h,
@@ -299,5 +374,6 @@ pub fn rdrobust(design: &Design, o: &Options) -> Result<Estimate, RddError> {
         left: fit(&l),
         right: fit(&r),
         first_stage,
+        covariates,
     })
 }

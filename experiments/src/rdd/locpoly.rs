@@ -89,6 +89,11 @@ impl Fit {
 
     /// Γ⁻¹ Σ w R v: the coefficients of `v` (scaled basis).
     pub fn coef(&self, v: &[f64]) -> Vec<f64> {
+        self.ginv_times(&self.rw(v))
+    }
+
+    /// Σ w R v (scaled basis).
+    pub fn rw(&self, v: &[f64]) -> Vec<f64> {
         let mut m = vec![0.0; self.k];
         for (i, &wi) in self.w.iter().enumerate() {
             let f = wi * v[i];
@@ -96,7 +101,14 @@ impl Fit {
                 *mj += f * rj;
             }
         }
-        self.ginv_times(&m)
+        m
+    }
+
+    /// Σ w a b − (Σ w R a)' Γ⁻¹ (Σ w R b): the weighted cross-product of `a` and `b` after
+    /// partialling out the polynomial (the same in any basis).
+    pub fn partial_cross(&self, a: &[f64], b: &[f64]) -> f64 {
+        let direct: f64 = self.w.iter().zip(a).zip(b).map(|((w, a), b)| w * a * b).sum();
+        direct - self.rw(a).iter().zip(self.coef(b)).map(|(u, c)| u * c).sum::<f64>()
     }
 
     pub fn ginv_times(&self, m: &[f64]) -> Vec<f64> {

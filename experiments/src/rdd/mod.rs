@@ -1,5 +1,17 @@
 //! Regression discontinuity (`rdd.*`): scalar local-polynomial RDD numerically equal to rdrobust
-//! 2.1.1 (conventional, bias-corrected and robust inference; the rdbwselect bandwidth family).
+//! 2.1.1 (conventional, bias-corrected and robust inference; the rdbwselect bandwidth family;
+//! covariate adjustment), R3D for distribution-valued outcomes, and the metric-space jump test.
+//!
+//! Where rdrobust 2.1.1 does something a reader of the papers might not expect, we do the same so
+//! that results compare, and say so here:
+//! - bandwidths are selected on x/sd(x) and scaled back (`stdvars`); with q = p + 1 that changes
+//!   only the last bits, but the plug-in is not scale-equivariant when q > p + 1;
+//! - each plug-in step takes the *last* coefficient of its order-o_B bias fit (and its variance) as
+//!   the (o+1)-th derivative's: the same when o_B = o + 1, but with q > p + 1 the h step uses the
+//!   q-th coefficient;
+//! - with covariates, the selector partials them out per side at the pilot bandwidth, the estimate
+//!   with γ pooled over both sides at h (CCFT 2019); collinear covariates are an error here, where
+//!   rdrobust drops them silently.
 
 pub mod bandwidth;
 pub mod estimate;

@@ -37,11 +37,13 @@ pub struct Columns {
     pub x: Vec<f64>,
     pub y: Vec<f64>,
     pub t: Option<Vec<f64>>,
+    /// Covariate columns, in the order asked for.
+    pub z: Vec<Vec<f64>>,
     pub dropped: usize,
 }
 
-/// Reads x, y (and take-up) columns, dropping rows where any of them is empty or `NA`.
-pub fn load(bytes: &[u8], y: &str, x: &str, t: Option<&str>) -> Result<Columns, ExperimentError> {
+/// Reads x, y (take-up, covariates) columns, dropping rows where any of them is empty or `NA`.
+pub fn load(bytes: &[u8], y: &str, x: &str, t: Option<&str>, covs: &[&str]) -> Result<Columns, ExperimentError> {
     let bad = |why: String| ExperimentError::BadInput {
         name: "data".into(),
         why,
@@ -50,14 +52,20 @@ pub fn load(bytes: &[u8], y: &str, x: &str, t: Option<&str>) -> Result<Columns, 
     let col = |c: &str| f.numeric_or_missing(c).map_err(|e| bad(e.to_string()));
     let (ys, xs) = (col(y)?, col(x)?);
     let ts = t.map(col).transpose()?;
+    let zs = covs.iter().map(|c| col(c)).collect::<Result<Vec<_>, _>>()?;
     let (mut xo, mut yo, mut to) = (Vec::new(), Vec::new(), Vec::new());
+    let mut zo = vec![Vec::new(); covs.len()];
     for i in 0..f.rows() {
-        if let (Some(xi), Some(yi), Some(ti)) =
-            (xs[i], ys[i], ts.as_ref().map_or(Some(0.0), |t| t[i]))
+        let zi: Option<Vec<f64>> = zs.iter().map(|z| z[i]).collect();
+        if let (Some(xi), Some(yi), Some(ti), Some(zi)) =
+            (xs[i], ys[i], ts.as_ref().map_or(Some(0.0), |t| t[i]), zi)
         {
             xo.push(xi);
             yo.push(yi);
             to.push(ti);
+            for (col, v) in zo.iter_mut().zip(zi) {
+                col.push(v);
+            }
         }
     }
     let dropped = f.rows() - xo.len();
@@ -65,6 +73,7 @@ pub fn load(bytes: &[u8], y: &str, x: &str, t: Option<&str>) -> Result<Columns, 
         x: xo,
         y: yo,
         t: t.map(|_| to),
+        z: zo,
         dropped,
     })
 }
@@ -138,6 +147,12 @@ impl Experiment for Scalar {
                 "",
                 &[],
                 "take-up column for a fuzzy design (empty: sharp)",
+            ),
+            ParamSpec::choice(
+                "covs",
+                "",
+                &[],
+                "covariate columns, comma-separated, for the covariate-adjusted estimate of Calonico, Cattaneo, Farrell & Titiunik (2019) (empty: none)",
             ),
             ParamSpec::int("p", 1, 0, 8, "order of the local polynomial"),
             ParamSpec::int(
@@ -233,8 +248,13 @@ impl Experiment for Scalar {
             ),
         };
         let take_up = Some(p.str("fuzzy")).filter(|s| !s.is_empty());
-        let Columns { x, y, t, dropped } = load(bytes, p.str("y"), p.str("x"), take_up)?;
-        let design = Design::new(&x, &y, t.as_deref(), p.float("c"))?;
+        let covs: Vec<&str> = p.str("covs").split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        if let Some(dup) = covs.iter().enumerate().find(|(i, c)| covs[..*i].contains(c)) {
+            return Err(ExperimentError::Failed(format!("parameter covs: `{}` is named twice", dup.1)));
+        }
+        let Columns { x, y, t, z, dropped } = load(bytes, p.str("y"), p.str("x"), take_up, &covs)?;
+        let named: Vec<(&str, &[f64])> = covs.iter().copied().zip(z.iter().map(Vec::as_slice)).collect();
+        let design = Design::with_covariates(&x, &y, t.as_deref(), &named, p.float("c"))?;
         ctx.progress.start("rdrobust: bandwidths and estimate", 1);
         let est = rdrobust(&design, &o)?;
         ctx.progress.finish();

@@ -16,16 +16,21 @@ pub struct Side {
     pub y: Vec<f64>,
     /// Treatment take-up (fuzzy designs).
     pub t: Option<Vec<f64>>,
+    /// Covariate columns (empty without covariates).
+    pub z: Vec<Vec<f64>>,
     /// `[grp_lo[i], grp_hi[i])` are the units tied with unit i in x.
     grp_lo: Vec<usize>,
     grp_hi: Vec<usize>,
 }
 
 impl Side {
-    pub fn new(label: &'static str, c: f64, units: Vec<(f64, f64, Option<f64>)>) -> Side {
+    /// `z` holds each unit's covariate row (or is empty).
+    pub fn new(label: &'static str, c: f64, units: Vec<(f64, f64, Option<f64>)>, z: Vec<Vec<f64>>) -> Side {
         let dist: Vec<f64> = units.iter().map(|u| (u.0 - c).abs()).collect();
         let mut order: Vec<usize> = (0..units.len()).collect();
         order.sort_unstable_by(|&a, &b| dist[a].total_cmp(&dist[b]).then(a.cmp(&b)));
+        let dz = z.first().map_or(0, Vec::len);
+        let z = (0..dz).map(|j| order.iter().map(|&i| z[i][j]).collect()).collect();
         let units: Vec<(f64, f64, Option<f64>)> = order.iter().map(|&i| units[i]).collect();
         let n = units.len();
         let x: Vec<f64> = units.iter().map(|u| u.0).collect();
@@ -56,6 +61,7 @@ impl Side {
             d,
             y,
             t,
+            z,
             grp_lo,
             grp_hi,
         }
@@ -78,6 +84,19 @@ impl Side {
             i = self.grp_hi[i];
         }
         k
+    }
+
+    /// The first `n` values of each column a fit combines: y, take-up (fuzzy), covariates.
+    pub fn columns(&self, n: usize) -> Vec<&[f64]> {
+        std::iter::once(&self.y[..n])
+            .chain(self.t.as_deref().map(|t| &t[..n]))
+            .chain(self.z.iter().map(|z| &z[..n]))
+            .collect()
+    }
+
+    /// How many of those columns are outcomes (y, and take-up in fuzzy designs) rather than covariates.
+    pub fn outcomes(&self) -> usize {
+        1 + usize::from(self.t.is_some())
     }
 
     /// Units with |x − c| ≤ h.
@@ -152,10 +171,20 @@ pub struct Design {
     pub right: Side,
     /// Every x, in input order (for the pilot bandwidth's spread).
     pub x_all: Vec<f64>,
+    /// The covariates' names, in column order.
+    pub covariate_names: Vec<String>,
 }
 
 impl Design {
     pub fn new(x: &[f64], y: &[f64], t: Option<&[f64]>, c: f64) -> Result<Design, RddError> {
+        Design::with_covariates(x, y, t, &[], c)
+    }
+
+    /// A design with covariate columns `z` (each one value per unit), named in `z` for errors.
+    pub fn with_covariates(x: &[f64], y: &[f64], t: Option<&[f64]>, z: &[(&str, &[f64])], c: f64) -> Result<Design, RddError> {
+        if let Some((name, col)) = z.iter().find(|(_, col)| col.len() != x.len()) {
+            return Err(RddError::Option(format!("covariate `{name}` has {} values but x has {}; give one value per unit", col.len(), x.len())));
+        }
         if x.len() != y.len() {
             return Err(RddError::Lengths {
                 what: "y",
@@ -178,7 +207,12 @@ impl Design {
             });
         }
         let (mut l, mut r) = (Vec::new(), Vec::new());
+        let (mut zl, mut zr) = (Vec::new(), Vec::new());
         for i in 0..x.len() {
+            let zi: Vec<f64> = z.iter().map(|(_, col)| col[i]).collect();
+            if let Some(((name, _), v)) = z.iter().zip(&zi).find(|(_, v)| !v.is_finite()) {
+                return Err(RddError::Option(format!("covariate `{name}`, row {}: {v} is not finite; drop or impute the row first", i + 1)));
+            }
             let ti = t.map(|t| t[i]);
             for (column, v) in [("x", x[i]), ("y", y[i]), ("treatment", ti.unwrap_or(0.0))] {
                 if !v.is_finite() {
@@ -190,9 +224,11 @@ impl Design {
                 }
             }
             if x[i] < c {
-                l.push((x[i], y[i], ti))
+                l.push((x[i], y[i], ti));
+                zl.push(zi);
             } else {
-                r.push((x[i], y[i], ti))
+                r.push((x[i], y[i], ti));
+                zr.push(zi);
             }
         }
         for (side, v) in [("left of (below)", &l), ("right of (at or above)", &r)] {
@@ -206,10 +242,34 @@ impl Design {
         }
         Ok(Design {
             c,
-            left: Side::new("left", c, l),
-            right: Side::new("right", c, r),
+            left: Side::new("left", c, l, zl),
+            right: Side::new("right", c, r, zr),
             x_all: x.to_vec(),
+            covariate_names: z.iter().map(|(n, _)| n.to_string()).collect(),
         })
+    }
+
+    /// The same design with x and c divided by `sx` (rdrobust selects bandwidths on x/sd(x):
+    /// the plug-in is not scale-equivariant when q > p + 1).
+    pub fn scaled(&self, sx: f64) -> Design {
+        let side = |s: &Side| Side {
+            x: s.x.iter().map(|v| v / sx).collect(),
+            r: s.r.iter().map(|v| v / sx).collect(),
+            d: s.d.iter().map(|v| v / sx).collect(),
+            ..s.clone()
+        };
+        Design {
+            c: self.c / sx,
+            left: side(&self.left),
+            right: side(&self.right),
+            x_all: self.x_all.iter().map(|v| v / sx).collect(),
+            covariate_names: self.covariate_names.clone(),
+        }
+    }
+
+    /// Number of covariate columns.
+    pub fn covariates(&self) -> usize {
+        self.left.z.len()
     }
 
     pub fn n(&self) -> usize {
@@ -242,6 +302,7 @@ mod tests {
                 (3.0, 3.0, None),
                 (5.0, 10.0, None),
             ],
+            vec![],
         );
         let e = s.nn_residuals(5, &s.y, 3);
         assert!((e[0] - (0.75f64).sqrt() * (1.0 - 3.0)).abs() < 1e-15);

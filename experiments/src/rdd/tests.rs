@@ -6,7 +6,7 @@ use super::scalar::{SENATE_CSV, load};
 use super::*;
 
 fn senate() -> Design {
-    let scalar::Columns { x, y, dropped, .. } = load(SENATE_CSV, "vote", "margin", None).unwrap();
+    let scalar::Columns { x, y, dropped, .. } = load(SENATE_CSV, "vote", "margin", None, &[]).unwrap();
     assert_eq!((x.len(), dropped), (1297, 93));
     Design::new(&x, &y, None, 0.0).unwrap()
 }
@@ -162,4 +162,56 @@ fn kernels_and_selectors_parse_and_name() {
             .unwrap_err()
             .contains("triangular, epanechnikov, uniform")
     );
+}
+
+/// The simulated design with two covariates: z1 independent of x, z2 = 0.5x + noise.
+fn with_covariates(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
+    use rand::{Rng, SeedableRng};
+    let (x, y) = simulated(n, seed);
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed + 1);
+    let z1: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let z2: Vec<f64> = x.iter().map(|v| 0.5 * v + rng.random_range(-1.0..1.0)).collect();
+    let y = y.iter().zip(&z1).zip(&z2).map(|((y, a), b)| y + 0.6 * a - 0.4 * b).collect();
+    (x, y, z1, z2)
+}
+
+#[test]
+fn covariate_adjustment_removes_what_the_covariates_explain() {
+    // τ(y + a·z1 + b·z2; z) = τ(y; z) exactly in exact arithmetic: γ absorbs a and b, and so do
+    // the residuals. With selected bandwidths too (the selector's pilot γ absorbs them as well).
+    let (x, y, z1, z2) = with_covariates(3000, 11);
+    let z = [("z1", z1.as_slice()), ("z2", z2.as_slice())];
+    let shifted: Vec<f64> = y.iter().zip(&z1).zip(&z2).map(|((y, a), b)| y + 3.0 * a - 2.0 * b).collect();
+    for o in [Options { h: Some([0.4; 2]), ..Options::default() }, Options::default()] {
+        let base = rdrobust(&Design::with_covariates(&x, &y, None, &z, 0.0).unwrap(), &o).unwrap();
+        let moved = rdrobust(&Design::with_covariates(&x, &shifted, None, &z, 0.0).unwrap(), &o).unwrap();
+        close(moved.conventional.estimate, base.conventional.estimate, 1e-9, "tau");
+        close(moved.robust.se, base.robust.se, 1e-9, "robust se");
+        close(moved.h[0], base.h[0], 1e-9, "h");
+        let g: Vec<f64> = base.covariates.iter().zip(&moved.covariates).map(|(a, b)| b.coefficient - a.coefficient).collect();
+        close(g[0], 3.0, 1e-9, "γ moves by the coefficient added");
+        close(g[1], -2.0, 1e-9, "γ moves by the coefficient added");
+        assert_eq!(base.covariates.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["z1", "z2"]);
+    }
+    // Without covariates the same estimate carries none.
+    let plain = rdrobust(&Design::new(&x, &y, None, 0.0).unwrap(), &Options::default()).unwrap();
+    assert!(plain.covariates.is_empty());
+}
+
+#[test]
+fn covariates_that_are_collinear_constant_or_malformed_are_refused() {
+    let (x, y, z1, _) = with_covariates(500, 5);
+    let twice: Vec<f64> = z1.iter().map(|v| 2.0 * v).collect();
+    let ones = vec![1.0; x.len()];
+    let o = Options { h: Some([0.5; 2]), ..Options::default() };
+    for z in [[("z1", z1.as_slice()), ("twice", twice.as_slice())], [("z1", z1.as_slice()), ("one", ones.as_slice())]] {
+        let e = rdrobust(&Design::with_covariates(&x, &y, None, &z, 0.0).unwrap(), &o).unwrap_err().to_string();
+        assert!(e.contains("covariates are collinear") && e.contains("drop one"), "{e}");
+    }
+    let e = Design::with_covariates(&x, &y, None, &[("z1", &z1[..10])], 0.0).unwrap_err().to_string();
+    assert!(e.contains("covariate `z1` has 10 values but x has 500"), "{e}");
+    let mut zn = z1.clone();
+    zn[7] = f64::INFINITY;
+    let e = Design::with_covariates(&x, &y, None, &[("z1", &zn)], 0.0).unwrap_err().to_string();
+    assert!(e.contains("covariate `z1`, row 8: inf is not finite"), "{e}");
 }
