@@ -86,6 +86,7 @@ pub fn estimate(u: &Units, st: &Settings) -> Result<Estimate, RddError> {
                 coverage: st.coverage,
                 pilot_kernel: if st.quirks.pilot_kernel_as_chosen { st.kernel } else { Kernel::Triangular },
                 positive_only: !st.quirks.all_kernel_units,
+                bias_next_order: st.quirks.bias_next_order,
             };
             let b = fit::select(u, &bst)?;
             (b.h.clone(), Some(b))

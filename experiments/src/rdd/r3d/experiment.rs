@@ -176,6 +176,7 @@ impl Experiment for R3d {
             ParamSpec::bool("pilot_kernel_as_chosen", false, "corrected Q1: the selector's pilot uses the chosen kernel (package: always triangular)"),
             ParamSpec::bool("all_kernel_units", false, "corrected Q3: variance pieces and residuals from every unit the kernel reaches (package: positive intercept weights only)"),
             ParamSpec::bool("take_up_weights", false, "corrected Q4: fuzzy bootstrap weights take-up residuals with the take-up fit's weights"),
+            ParamSpec::bool("bias_next_order", false, "corrected Q2: the selector's bias from an order-(s+1) local fit's (s+1)-th derivative, with the kernel constants (package: the s-th coefficient of the order-s fit)"),
             ParamSpec::choice("multipliers", "gaussian", &["gaussian", "rademacher"], "bootstrap multipliers: gaussian (the package's) or rademacher (±1 from Philox; runs on the GPU with backend=cuda, same bits)"),
             ParamSpec::choice("backend", "auto", &["auto", "cpu", "cuda"], "with rademacher multipliers: where the bootstrap sums run (auto: CUDA when usable, else CPU)"),
         ]
@@ -206,7 +207,7 @@ impl Experiment for R3d {
             kernel: Kernel::parse(p.str("kernel")).map_err(ExperimentError::Failed)?,
             h: Some(p.float("h")).filter(|h| *h > 0.0),
             coverage: p.bool("coverage"),
-            quirks: Quirks { pilot_kernel_as_chosen: p.bool("pilot_kernel_as_chosen"), all_kernel_units: p.bool("all_kernel_units"), take_up_weights: p.bool("take_up_weights") },
+            quirks: Quirks { pilot_kernel_as_chosen: p.bool("pilot_kernel_as_chosen"), all_kernel_units: p.bool("all_kernel_units"), take_up_weights: p.bool("take_up_weights"), bias_next_order: p.bool("bias_next_order") },
         };
         let mult = match p.str("multipliers") {
             "rademacher" => Multipliers::Rademacher(backend(p.str("backend"))?),

@@ -91,7 +91,7 @@ pub fn density(x: &[f64], kernel: Kernel) -> (f64, f64, f64) {
 }
 
 /// e₀'Γ⁻¹Λ and e₀'Γ⁻¹ΨΓ⁻¹e₀ of one side, by the package's Riemann sum on 1000 points of [−1, 1].
-fn kernel_constants(kernel: Kernel, s: usize, plus: bool) -> (f64, f64) {
+pub(crate) fn kernel_constants(kernel: Kernel, s: usize, plus: bool) -> (f64, f64) {
     let k = s + 1;
     let (mut gam, mut psi) = (Array2::<f64>::zeros((k, k)), Array2::<f64>::zeros((k, k)));
     let mut lam = vec![0.0; k];
@@ -156,6 +156,8 @@ pub struct BwSettings {
     pub pilot_kernel: Kernel,
     /// Variance pieces from units with a positive intercept weight only (quirk Q3).
     pub positive_only: bool,
+    /// Corrected Q2: the final plug-in is the pilot step's formula with local pilots (see `pilot_fit`).
+    pub bias_next_order: bool,
 }
 
 /// Per-quantile plug-in pieces for columns `cols` (each a function of the unit index).
@@ -192,7 +194,14 @@ fn global_pilot(x: &[f64], plus: bool, s: usize, cols: &[Vec<f64>]) -> Result<Ve
 }
 
 /// The pilot's bias and variance pieces (B±, V±) of one column at bandwidth h.
-fn pilot_fit(u: &Units, col: &[f64], h: f64, st: &BwSettings) -> Result<[(f64, f64); 2], RddError> {
+///
+/// The package (quirk Q2) takes B± = α̂_s/(s+1)!, the s-th coefficient of the order-s fit in
+/// scaled units, and V± the residual variance. With `bias_next_order`, B± = (e₀'Γ±⁻¹Λ±)·β̂±_{s+1},
+/// where β̂_{s+1} = α̂_{s+1}/h^{s+1} estimates m^{(s+1)}/(s+1)! from an order-(s+1) local fit, and
+/// V± carries its constant e₀'Γ±⁻¹Ψ±Γ±⁻¹e₀: the final bandwidth is then the pilot step's
+/// rule-of-thumb formula with local instead of global pilots. `consts` are those kernel constants
+/// ((bias, variance) for the right side, then the left).
+fn pilot_fit(u: &Units, col: &[f64], h: f64, st: &BwSettings, consts: [(f64, f64); 2]) -> Result<[(f64, f64); 2], RddError> {
     let mut out = [(0.0, 0.0); 2];
     for (slot, plus) in [(0, true), (1, false)] {
         let l = Local::new(u, plus, h, st.pilot_kernel, st.s)?;
@@ -206,7 +215,13 @@ fn pilot_fit(u: &Units, col: &[f64], h: f64, st: &BwSettings) -> Result<[(f64, f
                 den += w[j];
             }
         }
-        out[slot] = (a[st.s] / factorial(st.s + 1), num / den);
+        out[slot] = if st.bias_next_order {
+            let next = Local::new(u, plus, h, st.pilot_kernel, st.s + 1)?;
+            let beta = next.alpha(|i| col[i])[st.s + 1] / h.powi(st.s as i32 + 1);
+            (consts[slot].0 * beta, consts[slot].1 * num / den)
+        } else {
+            (a[st.s] / factorial(st.s + 1), num / den)
+        };
     }
     Ok(out)
 }
@@ -237,7 +252,8 @@ pub fn select(u: &Units, st: &BwSettings) -> Result<Bandwidths, RddError> {
         Method::Simple => (0..m).map(|j| plug(pc.cp[j], pc.c[j] * pc.c[j])).collect(),
         Method::Frechet => vec![plug(pc.cp.iter().sum::<f64>() * dq, pc.c.iter().map(|c| c * c).sum::<f64>() * dq); m],
     };
-    let fits: Vec<[(f64, f64); 2]> = (0..m).into_par_iter().map(|j| pilot_fit(u, &cols[j], pilots[j], st)).collect::<Result<_, _>>()?;
+    let consts = [(bp, vp), (bm, vm)];
+    let fits: Vec<[(f64, f64); 2]> = (0..m).into_par_iter().map(|j| pilot_fit(u, &cols[j], pilots[j], st, consts)).collect::<Result<_, _>>()?;
     let v: Vec<f64> = fits.iter().map(|f| (f[0].1 + f[1].1) / f_hat).collect();
     let b2: Vec<f64> = fits.iter().map(|f| (f[0].0 - f[1].0).powi(2)).collect();
     let h: Vec<f64> = match st.method {
@@ -248,7 +264,7 @@ pub fn select(u: &Units, st: &BwSettings) -> Result<Bandwidths, RddError> {
         Some(t) => {
             let pt = pieces(std::slice::from_ref(t))?;
             let pilot = plug(pt.cp[0], pt.c[0] * pt.c[0]);
-            let f = pilot_fit(u, t, pilot, st)?;
+            let f = pilot_fit(u, t, pilot, st, consts)?;
             (Some(plug((f[0].1 + f[1].1) / f_hat, (f[0].0 - f[1].0).powi(2)) * cover), Some(pilot))
         }
         None => (None, None),

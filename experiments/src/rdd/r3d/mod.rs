@@ -16,7 +16,9 @@
 //! - Q1: the bandwidth selector's pilot fits always use the triangular kernel, whatever kernel
 //!   was chosen (`Quirks::pilot_kernel_as_chosen` uses the chosen one);
 //! - Q2: the bias plug-in is the s-th coefficient of the order-s pilot over (s+1)!, not an
-//!   estimate of the (s+1)-th derivative (no corrected variant yet);
+//!   estimate of the (s+1)-th derivative, and neither it nor the variance carries its kernel
+//!   constant (`Quirks::bias_next_order`: the (s+1)-th derivative from an order-(s+1) local fit
+//!   and both kernel constants, i.e. the pilot step's formula with local pilots);
 //! - Q3: variance pieces and bootstrap residuals keep only units with a positive intercept weight
 //!   (`Quirks::all_kernel_units` keeps every unit the kernel reaches);
 //! - Q4: the fuzzy bootstrap weights the take-up residuals with the outcome's intercept weights
@@ -41,6 +43,7 @@ pub struct Quirks {
     pub pilot_kernel_as_chosen: bool,
     pub all_kernel_units: bool,
     pub take_up_weights: bool,
+    pub bias_next_order: bool,
 }
 
 /// The estimator's whole input: centred running variable, quantile grid, n × m quantile matrix.

@@ -179,7 +179,7 @@ fn bandwidth_selector_matches_the_package() {
     for (name, data, method) in [("sharp", "sharp_simple_20", Method::Simple), ("frechet", "sharp_simple_20", Method::Frechet), ("fuzzy", "fuzzy_simple_20", Method::Simple)] {
         let file = format!("ref_bwselect_{name}.csv");
         let u = units(data, &col(&file, "q"));
-        let st = fit::BwSettings { s: 1, kernel: Kernel::Triangular, method, coverage: false, pilot_kernel: Kernel::Triangular, positive_only: true };
+        let st = fit::BwSettings { s: 1, kernel: Kernel::Triangular, method, coverage: false, pilot_kernel: Kernel::Triangular, positive_only: true, bias_next_order: false };
         let b = fit::select(&u, &st).unwrap();
         close(&b.h, &col(&file, "h_star_num"), &format!("{name} h*"));
         close(&b.pilot, &col(&file, "pilot_h_num"), &format!("{name} pilot"));
@@ -304,4 +304,28 @@ fn rademacher_bootstrap_on_a_backend_equals_the_plain_sum_over_the_same_signs() 
     assert_eq!(taus, want_taus);
     assert_eq!(serde_json::to_string(&band).unwrap(), serde_json::to_string(&want_band).unwrap());
     assert!(band.critical_value > 0.0 && band.upper.iter().zip(&band.lower).all(|(a, b)| a > b));
+}
+
+#[test]
+fn corrected_bias_plug_in_estimates_the_next_derivative_with_its_kernel_constant() {
+    // Quantile functions exactly quadratic in x on each side (curvature 0.8 right, −0.3 left):
+    // the order-(s+1) local pilot recovers m''/2 exactly, so B± = (e₀'Γ±⁻¹Λ±)·m''±/2, which is
+    // also what the pilot step's global fit gives. The package's B± (quirk Q2) is not that.
+    let n = 400;
+    let x: Vec<f64> = (0..n).map(|i| -1.0 + 2.0 * (i as f64 + 0.5) / n as f64).collect();
+    let grid = [0.25, 0.5, 0.75];
+    let curv = |v: f64| if v >= 0.0 { 0.8 } else { -0.3 };
+    let q = Array2::from_shape_fn((n, grid.len()), |(i, j)| grid[j] + 0.5 * x[i] + (1.0 + grid[j]) * curv(x[i]) * x[i] * x[i]);
+    let u = Units::from_quantiles(&x, 0.0, &grid, q, None).unwrap();
+    let mut st = fit::BwSettings { s: 1, kernel: Kernel::Epanechnikov, method: Method::Simple, coverage: false, pilot_kernel: Kernel::Epanechnikov, positive_only: true, bias_next_order: true };
+    let b = fit::select(&u, &st).unwrap();
+    let (bp, _) = fit::kernel_constants(Kernel::Epanechnikov, 1, true);
+    let (bm, _) = fit::kernel_constants(Kernel::Epanechnikov, 1, false);
+    let want_plus: Vec<f64> = grid.iter().map(|g| bp * (1.0 + g) * 0.8).collect();
+    let want_minus: Vec<f64> = grid.iter().map(|g| bm * (1.0 + g) * -0.3).collect();
+    close(&b.b_plus, &want_plus, "corrected B+");
+    close(&b.b_minus, &want_minus, "corrected B-");
+    st.bias_next_order = false;
+    let package = fit::select(&u, &st).unwrap();
+    assert!((package.b_plus[1] - want_plus[1]).abs() > 1e-3, "the package's plug-in targets something else: {}", package.b_plus[1]);
 }
