@@ -6,6 +6,7 @@ use super::frame::{Frame, Sample};
 use super::ipm::{self, Bandwidth, Convergence, Smd};
 use super::logistic::Logit;
 use super::nuisance::{self, Options};
+use super::basis::OutcomeModel;
 use super::sensitivity::{self, Curve};
 use super::{folds, plot, uniform};
 use ndarray::{Array1, Array2};
@@ -114,6 +115,7 @@ pub struct Settings {
     pub ipm_ridge: f64,
     pub ipm_tol: f64,
     pub ipm_max_iter: u32,
+    pub model: OutcomeModel,
 }
 
 impl Settings {
@@ -128,6 +130,10 @@ impl Settings {
             ipm_ridge: p.float("ipm_ridge"),
             ipm_tol: p.float("ipm_tol"),
             ipm_max_iter: p.int("ipm_max_iter") as u32,
+            model: match p.str("expectile_model") {
+                "splines" => OutcomeModel::Splines(p.int("spline_knots") as usize),
+                _ => OutcomeModel::Linear,
+            },
         })
     }
 
@@ -143,6 +149,8 @@ impl Settings {
             ParamSpec::float("ipm_ridge", 1e-6, 0.0, 1.0, "ridge added to the IPM kernel's diagonal: makes the weights unique, moves MMD² by at most this"),
             ParamSpec::float("ipm_tol", 1e-6, 1e-12, 1e-1, "IPM solver stops once its duality gap proves MMD² is within this relative margin of the minimum"),
             ParamSpec::int("ipm_max_iter", 20_000, 1, 1_000_000, "IPM solver iteration cap (the convergence report says if it was hit)"),
+            ParamSpec::choice("expectile_model", "linear", &["linear", "splines"], "model class of the sensitivity bounds' expectiles and mean: linear in the covariates, or plus a natural cubic spline of each continuous covariate"),
+            ParamSpec::int("spline_knots", 4, 3, 10, "knots per spline (expectile_model=splines), at evenly spaced quantiles from 5% to 95%"),
         ]
     }
 }
@@ -163,7 +171,7 @@ fn analyse(s: &Sample, st: &Settings, ctx: &RunCtx, ate_ipm: bool) -> Result<Sam
     let ipm = ipm::estimate(s, st.bw, st.ipm_ridge, st.ipm_tol, st.ipm_max_iter, ate_ipm)?;
     ctx.progress.advance(1);
     est.extend(ipm.estimates);
-    let curve = sensitivity::curve(s, &cf, &fold_of, st.k, &st.grid)?;
+    let curve = sensitivity::curve(s, &cf, &fold_of, st.k, &st.grid, st.model)?;
     ctx.progress.advance(1);
     let overlap = estimators::overlap(s, &full);
     let mut warnings = overlap.warnings.clone();

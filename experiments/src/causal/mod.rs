@@ -2,6 +2,7 @@
 //! with cross-fitting, sensitivity bounds under unobserved confounding, IPM balancing weights,
 //! and the uniform-transformer U-statistic.
 
+pub mod basis;
 pub mod estimators;
 pub mod folds;
 pub mod frame;

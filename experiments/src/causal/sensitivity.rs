@@ -2,8 +2,10 @@
 //! hidden confounder changes the odds of treatment by at most Γ, E[Y(1)|X, Z=0] lies between the
 //! 1/(1+Γ)- and Γ/(1+Γ)-expectiles of Y given X, Z=1; ATE bounds come from a cross-fitted
 //! Neyman-orthogonal score. The conditional CDF in the score's denominator is estimated from the
-//! arm's residual distribution around its mean regression (a location model).
+//! arm's residual distribution around its mean regression (a location model). Expectiles and mean
+//! are linear in the covariates, or flexible (natural cubic splines, `basis::OutcomeModel`).
 
+use super::basis::OutcomeModel;
 use super::folds;
 use super::frame::Sample;
 use crate::linalg::{xt_v, chol_solve, cholesky, gram, mean_sd};
@@ -62,9 +64,8 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn new(s: &Sample, fold_of: &[usize], k: usize) -> Result<Prepared, FitError> {
-        let d = s.design();
-        let names = design_names(&s.names);
+    fn new(s: &Sample, fold_of: &[usize], k: usize, model: OutcomeModel) -> Result<Prepared, FitError> {
+        let (d, names) = model.design(&s.design(), &design_names(&s.names));
         let arm = |arm: f64| -> Result<Vec<ArmFold>, FitError> {
             (0..k)
                 .into_par_iter()
@@ -140,8 +141,8 @@ impl Bounds {
 }
 
 /// Bounds on the ATE at sensitivity `gamma` ≥ 1, from cross-fitted nuisances `nu` on folds `fold_of`.
-pub fn ate_bounds(s: &Sample, nu: &Nuisances, fold_of: &[usize], k: usize, gamma: f64) -> Result<Bounds, FitError> {
-    Prepared::new(s, fold_of, k)?.bounds(s, nu, gamma)
+pub fn ate_bounds(s: &Sample, nu: &Nuisances, fold_of: &[usize], k: usize, gamma: f64, model: OutcomeModel) -> Result<Bounds, FitError> {
+    Prepared::new(s, fold_of, k, model)?.bounds(s, nu, gamma)
 }
 
 /// The sensitivity curve on a grid of Γ, and the smallest Γ whose interval covers zero (refined
@@ -150,10 +151,13 @@ pub fn ate_bounds(s: &Sample, nu: &Nuisances, fold_of: &[usize], k: usize, gamma
 pub struct Curve {
     pub bounds: Vec<Bounds>,
     pub gamma_star: Option<f64>,
+    /// The expectiles' model class when it is not linear in the covariates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
-pub fn curve(s: &Sample, nu: &Nuisances, fold_of: &[usize], k: usize, grid: &[f64]) -> Result<Curve, FitError> {
-    let prep = Prepared::new(s, fold_of, k)?;
+pub fn curve(s: &Sample, nu: &Nuisances, fold_of: &[usize], k: usize, grid: &[f64], model: OutcomeModel) -> Result<Curve, FitError> {
+    let prep = Prepared::new(s, fold_of, k, model)?;
     let bounds: Vec<Bounds> = grid.iter().map(|&g| prep.bounds(s, nu, g)).collect::<Result<_, _>>()?;
     let gamma_star = match bounds.iter().position(Bounds::covers_zero) {
         None => None,
@@ -171,7 +175,7 @@ pub fn curve(s: &Sample, nu: &Nuisances, fold_of: &[usize], k: usize, grid: &[f6
             Some(hi)
         }
     };
-    Ok(Curve { bounds, gamma_star })
+    Ok(Curve { bounds, gamma_star, model: model.describe() })
 }
 
 /// `points` values of Γ spaced evenly in log Γ from 1 to `max`.
