@@ -266,11 +266,13 @@ def test_a_named_notebook_pins_its_dependencies(tmp_path):
     lock = tmp_path / "lockfiles" / "notebooks" / "pins.Cargo.lock"
 
     def session(cells):
+        every = []
         with started(env=env) as (_, kc):
             for code in cells:
                 reply, out = run(kc, code)
                 assert reply["content"]["status"] == "ok", (code, reply["content"])
-            return out
+                every += out
+            return out, every
 
     session([":notebook pins", ':dep itoa = "1"'])
     text = lock.read_text()
@@ -279,6 +281,9 @@ def test_a_named_notebook_pins_its_dependencies(tmp_path):
     pinned = re.sub(r'(name = "itoa"\nversion = )"[^"]+"\nsource = ("[^"]+")\nchecksum = "[^"]+"', r'\1"1.0.10"\nsource = \2', text)
     assert pinned != text
     lock.write_text(pinned)
-    out = session([":notebook pins", ':dep itoa = "1"', "let s: String = itoa::Buffer::new().format(7).to_string(); s"])
+    out, every = session([":notebook pins", ':dep itoa = "1"', "let s: String = itoa::Buffer::new().format(7).to_string(); s"])
     assert [m for m in out if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"] == '"7"'
+    # cargo's progress reaches the notebook while the dependency builds, as the cell's stderr.
+    progress = "".join(m["content"]["text"] for m in every if m["msg_type"] == "stream" and m["content"]["name"] == "stderr")
+    assert re.search(r"Compiling itoa v1\.0\.10", progress), progress
     assert re.search(r'name = "itoa"\nversion = "1.0.10"', lock.read_text())

@@ -140,6 +140,7 @@ impl RustCells {
         let cell: Arc<Mutex<CellState>> = Arc::default();
         let (flush_tx, flush_rx) = crossbeam_channel::unbounded::<Sender<()>>();
         let (r, c, i) = (ready.clone(), cell.clone(), interrupt.clone());
+        let progress = build_progress();
         std::thread::spawn(move || {
             let made = CommandContext::new().map_err(|e| e.to_string());
             let made = made.map(|(mut ctx, outputs)| {
@@ -148,7 +149,7 @@ impl RustCells {
                 let _ = ctx.execute(":cache 2048");
                 *i.process.lock().unwrap_or_else(|p| p.into_inner()) = Some(ctx.process_handle());
                 let c2 = c.clone();
-                std::thread::spawn(move || forward(outputs.stdout, outputs.stderr, flush_rx, c2));
+                std::thread::spawn(move || forward(outputs.stdout, outputs.stderr, progress, flush_rx, c2));
                 ctx
             });
             let (lock, cv) = &*r;
@@ -332,6 +333,62 @@ fn char_offset(s: &str, bytes: usize) -> usize {
     s[..bytes.min(s.len())].chars().count()
 }
 
+/// Dependency build progress for the running cell. evcxr copies cargo's `Compiling <crate>` lines
+/// to this process's own stderr (fd 2), where no notebook sees them; so fd 2 becomes a pipe, once
+/// per process, whose reader copies every byte on to the original stderr and hands those lines to
+/// the forwarder, which streams them into the running cell's stderr. Without a pipe (the calls
+/// fail) the lines stay where evcxr puts them.
+fn build_progress() -> Receiver<String> {
+    static PROGRESS: std::sync::OnceLock<Receiver<String>> = std::sync::OnceLock::new();
+    PROGRESS
+        .get_or_init(|| {
+            use std::io::{BufRead, Write};
+            use std::os::fd::FromRawFd;
+            let (tx, rx) = crossbeam_channel::unbounded();
+            let mut fds = [0; 2];
+            // SAFETY: plain descriptor calls; every descriptor created here is owned exactly once
+            // (the read end and the saved stderr move into the reader thread's Files).
+            let (read, saved) = unsafe {
+                if libc::pipe(fds.as_mut_ptr()) != 0 {
+                    return rx;
+                }
+                let saved = libc::dup(2);
+                if saved < 0 || libc::dup2(fds[1], 2) < 0 {
+                    libc::close(fds[0]);
+                    libc::close(fds[1]);
+                    if saved >= 0 {
+                        libc::close(saved);
+                    }
+                    return rx;
+                }
+                libc::close(fds[1]);
+                (std::fs::File::from_raw_fd(fds[0]), std::fs::File::from_raw_fd(saved))
+            };
+            std::thread::spawn(move || {
+                let (mut reader, mut out) = (std::io::BufReader::new(read), saved);
+                let mut line = Vec::new();
+                // Reads for as long as anyone can write to fd 2: a pipe without its reader would turn
+                // every later stderr write into SIGPIPE.
+                loop {
+                    match reader.read_until(b'\n', &mut line) {
+                        Ok(0) => break,
+                        Ok(_) => {
+                            let _ = out.write_all(&line);
+                            let text = String::from_utf8_lossy(&line);
+                            if text.trim_start().starts_with("Compiling ") {
+                                let _ = tx.send(text.into_owned());
+                            }
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                    }
+                    line.clear();
+                }
+            });
+            rx
+        })
+        .clone()
+}
+
 /// A display's data as Jupyter wants it: JSON types (`application/json`, `…+json`) as JSON values,
 /// the rest as text, and a Plotly figure with its static SVG drawing. Data of a JSON type that does
 /// not parse is shown as text/plain, with a warning.
@@ -363,7 +420,7 @@ fn mime_bundle(texts: impl IntoIterator<Item = (String, String)>, out: &dyn Emit
 
 /// Forwards the runtime's stdout/stderr to the running cell, batching lines that arrive together,
 /// and turns the marker lines into displays, clears and panics.
-fn forward(stdout: Receiver<String>, stderr: Receiver<String>, flush: Receiver<Sender<()>>, cell: Arc<Mutex<CellState>>) {
+fn forward(stdout: Receiver<String>, stderr: Receiver<String>, progress: Receiver<String>, flush: Receiver<Sender<()>>, cell: Arc<Mutex<CellState>>) {
     let handle_out = |first: String, rx: &Receiver<String>| {
         let mut lines = vec![first];
         while let Ok(l) = rx.try_recv() {
@@ -417,6 +474,10 @@ fn forward(stdout: Receiver<String>, stderr: Receiver<String>, flush: Receiver<S
         select! {
             recv(stdout) -> l => match l { Ok(l) => handle_out(l, &stdout), Err(_) => break },
             recv(stderr) -> l => match l { Ok(l) => handle_err(l, &stderr), Err(_) => break },
+            // Between cells the lines have already reached the kernel's own stderr: nothing to do.
+            recv(progress) -> l => if let (Ok(l), Some(e)) = (l, &cell.lock().unwrap_or_else(|p| p.into_inner()).emit) {
+                e.stream("stderr", &format!("{}\n", l.trim()));
+            },
             recv(flush) -> ack => {
                 let Ok(ack) = ack else { break };
                 while let Ok(l) = stdout.try_recv() { handle_out(l, &stdout); }
