@@ -1,5 +1,7 @@
 """Kernel speed, driving kernels with jupyter_client, as ratios against evcxr_jupyter measured in
-the same run (when its kernelspec `rust` is installed; otherwise only our own figures print).
+the same run, cell by cell in turn (when its kernelspec `rust` is installed: bash
+bench/evcxr-peer/install.sh builds evcxr_jupyter 0.22.0 and installs it; otherwise only our own
+figures print).
 
   launch → first kernel_info_reply          (target: < 0.5 s; evcxr_jupyter: 2–3 s)
   magic cell round trip (:show, memoised :run) (target: < 20 ms)
@@ -43,46 +45,55 @@ def cell(kc, code):
     return time.perf_counter() - t0
 
 
-def median(kc, code, rounds):
-    return statistics.median(cell(kc, code) for _ in range(rounds))
-
-
-def measure(name, rounds, magics):
-    launches = []
+def launches(name):
+    """Fastest of three launches to the first kernel_info_reply."""
+    out = []
     for _ in range(3):
         km, kc, t = launch(name)
-        launches.append(t)
+        out.append(t)
         kc.stop_channels()
         km.shutdown_kernel(now=True)
-    km, kc, _ = launch(name)
-    out = {"launch": min(launches)}
-    cell(kc, "1 + 1")  # warm up: the first Rust cell waits for the engine
-    out["trivial"] = median(kc, "1 + 1", rounds)
-    cell(kc, "\n".join(f"let v{i} = {i}u64;" for i in range(50)))
-    out["trivial_50_vars"] = median(kc, "1 + 1", rounds)
-    if magics:
-        cell(kc, ":run demo.pi seed=1 n=1000 tasks=2")
-        out["magic_run_memoised"] = median(kc, ":run demo.pi seed=1 n=1000 tasks=2", rounds)
-        out["magic_show"] = median(kc, ":show last", rounds)
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
-    return out
+    return min(out)
+
+
+def interleaved(kernels, code, rounds):
+    """Median per kernel of `rounds` runs of `code`, the kernels taking turns cell by cell, so
+    that the machine's load drifts over both alike."""
+    times = {name: [] for name in kernels}
+    for _ in range(rounds):
+        for name, kc in kernels.items():
+            times[name].append(cell(kc, code))
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=10)
     a = ap.parse_args()
-    specs = KernelSpecManager().find_kernel_specs()
-    ours = measure("reprise", a.rounds, magics=True)
-    peer = measure("rust", a.rounds, magics=False) if "rust" in specs else None
+    names = ["reprise"] + (["rust"] if "rust" in KernelSpecManager().find_kernel_specs() else [])
+    rows = {"launch": {n: launches(n) for n in names}}
+    started = {n: launch(n)[:2] for n in names}
+    kernels = {n: kc for n, (_, kc) in started.items()}
+    for kc in kernels.values():
+        cell(kc, "1 + 1")  # warm up: the first Rust cell waits for the engine
+    rows["trivial"] = interleaved(kernels, "1 + 1", a.rounds)
+    for kc in kernels.values():
+        cell(kc, "\n".join(f"let v{i} = {i}u64;" for i in range(50)))
+    rows["trivial_50_vars"] = interleaved(kernels, "1 + 1", a.rounds)
+    ours = kernels["reprise"]
+    cell(ours, ":run demo.pi seed=1 n=1000 tasks=2")
+    rows["magic_run_memoised"] = interleaved({"reprise": ours}, ":run demo.pi seed=1 n=1000 tasks=2", a.rounds)
+    rows["magic_show"] = interleaved({"reprise": ours}, ":show last", a.rounds)
+    for km, kc in started.values():
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
     print(f"{'measure':<22}{'reprise':>12}{'evcxr_jupyter':>16}{'ratio':>8}")
-    for k, v in ours.items():
-        p = peer.get(k) if peer else None
+    for k, r in rows.items():
+        v, p = r["reprise"], r.get("rust")
         ratio = f"{v / p:.2f}" if p else "-"
         print(f"{k:<22}{v * 1000:>10.1f}ms{(f'{p * 1000:.1f}ms' if p else '-'):>16}{ratio:>8}")
-    if not peer:
-        print("(evcxr_jupyter's kernelspec `rust` is not installed: no peer figures)")
+    if len(names) == 1:
+        print("(evcxr_jupyter's kernelspec `rust` is not installed: no peer figures; bash bench/evcxr-peer/install.sh installs it)")
 
 
 if __name__ == "__main__":

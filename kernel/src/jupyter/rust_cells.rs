@@ -144,9 +144,6 @@ impl RustCells {
         std::thread::spawn(move || {
             let made = CommandContext::new().map_err(|e| e.to_string());
             let made = made.map(|(mut ctx, outputs)| {
-                // Registry dependencies compiled once are reused by every later kernel
-                // (evcxr's rustc-wrapper cache in ~/.cache/evcxr, capped at 2 GiB).
-                let _ = ctx.execute(":cache 2048");
                 *i.process.lock().unwrap_or_else(|p| p.into_inner()) = Some(ctx.process_handle());
                 let c2 = c.clone();
                 std::thread::spawn(move || forward(outputs.stdout, outputs.stderr, progress, flush_rx, c2));
@@ -248,7 +245,18 @@ impl RustCells {
         let adds_dep = code.lines().any(|l| l.trim_start().starts_with(":dep"));
         let result = self.with_ctx(|ctx| {
             let vars: Vec<String> = ctx.variables_and_types().map(|(n, _)| n.to_string()).collect();
-            (ctx.execute(code), vars)
+            // Registry dependencies compiled once are reused by every later kernel (evcxr's
+            // rustc-wrapper cache in ~/.cache/evcxr, capped at 2 GiB). Dependencies build in the
+            // cell that declares them; every other cell builds without the cache, whose lookups
+            // and size scan cost about 70 ms a cell.
+            if adds_dep {
+                let _ = ctx.execute(":cache 2048");
+            }
+            let r = ctx.execute(code);
+            if adds_dep {
+                let _ = ctx.execute(":cache 0");
+            }
+            (r, vars)
         });
         self.drain();
         let panic = {
