@@ -26,9 +26,10 @@ pub fn gram(x: &Array2<f64>, w: Option<ArrayView1<f64>>) -> Array2<f64> {
         for i in c * GRAM_CHUNK..((c + 1) * GRAM_CHUNK).min(n) {
             let row = &flat[i * k..(i + 1) * k];
             let wi = w.as_ref().map_or(1.0, |w| w[i]);
+            // The lower triangle only: the upper one is its mirror (same products, same order).
             for (a, ga) in g.chunks_exact_mut(k).enumerate() {
                 let va = wi * row[a];
-                for (gb, xb) in ga.iter_mut().zip(row) {
+                for (gb, xb) in ga[..=a].iter_mut().zip(row) {
                     *gb += va * xb;
                 }
             }
@@ -42,7 +43,6 @@ pub fn gram(x: &Array2<f64>, w: Option<ArrayView1<f64>>) -> Array2<f64> {
             *a += b;
         }
     }
-    // Symmetric by construction except for rounding; take the lower triangle for both halves.
     Array2::from_shape_fn((k, k), |(a, b)| if b <= a { g[a * k + b] } else { g[b * k + a] })
 }
 
