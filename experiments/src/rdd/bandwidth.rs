@@ -147,7 +147,7 @@ fn constants(
     // rdrobust takes the *last* coefficient of the order-o_B fit (and its variance) as the
     // (o+1)-th derivative's: the same thing when o_B = o + 1, as in every step with q = p + 1;
     // with q > p + 1 the h step uses the q-th instead. Reproduced, so bandwidths match the package.
-    let beta_b = combined(&|v| vec![fb.coef(v)[o_b]], n_b)[0] / h_b.powi(o_b as i32);
+    let beta_b = s.iter().zip(side.columns(n_b)).map(|(sm, v)| sm * fb.coef(v)[o_b]).sum::<f64>() / h_b.powi(o_b as i32);
     let mut bwreg = 0.0;
     if scale > 0.0 {
         let eb = combined(&|v| fb.residuals(side, v, st.vce), n_b);

@@ -248,7 +248,8 @@ impl RustCells {
             // Registry dependencies compiled once are reused by every later kernel (evcxr's
             // rustc-wrapper cache in ~/.cache/evcxr, capped at 2 GiB). Dependencies build in the
             // cell that declares them; every other cell builds without the cache, whose lookups
-            // and size scan cost about 70 ms a cell.
+            // and size scan cost tens of milliseconds a cell (bench/kernel.py: 1.15× → 1.04× the
+            // peer's trivial cell).
             if adds_dep {
                 let _ = ctx.execute(":cache 2048");
             }
