@@ -1,6 +1,7 @@
 //! The outcome models of the sensitivity bounds: linear in the covariates, or flexible — each
 //! continuous covariate also enters through a natural cubic spline with knots at its quantiles.
 
+use crate::rdd::r3d::shape::type7;
 use ndarray::{Array2, Axis, concatenate};
 
 /// The model class of the conditional expectiles (and of the mean regression beside them).
@@ -31,15 +32,14 @@ impl OutcomeModel {
             let x = d.column(j);
             let mut sorted = x.to_vec();
             sorted.sort_by(f64::total_cmp);
-            let mut distinct = sorted.clone();
-            distinct.dedup();
-            if distinct.len() <= k + 2 {
+            let distinct = 1 + sorted.windows(2).filter(|w| w[0] != w[1]).count();
+            if distinct <= k + 2 {
                 continue;
             }
             let (mean, sd) = crate::linalg::mean_sd(x);
             let u: Vec<f64> = x.iter().map(|v| (v - mean) / sd).collect();
             let mut knots: Vec<f64> = (0..k)
-                .map(|l| (quantile7(&sorted, 0.05 + 0.9 * l as f64 / (k - 1) as f64) - mean) / sd)
+                .map(|l| (type7(&sorted, 0.05 + 0.9 * l as f64 / (k - 1) as f64) - mean) / sd)
                 .collect();
             knots.dedup();
             if knots.len() < 3 {
@@ -54,13 +54,6 @@ impl OutcomeModel {
         let views: Vec<_> = cols.iter().map(|c| c.view()).collect();
         (concatenate(Axis(1), &views).expect("same rows"), out)
     }
-}
-
-/// Type-7 sample quantile of sorted data.
-fn quantile7(sorted: &[f64], p: f64) -> f64 {
-    let h = (sorted.len() - 1) as f64 * p;
-    let (lo, frac) = (h.floor() as usize, h - h.floor());
-    if lo + 1 < sorted.len() { sorted[lo] + frac * (sorted[lo + 1] - sorted[lo]) } else { sorted[lo] }
 }
 
 /// The K − 2 nonlinear basis functions of the natural cubic spline with knots ξ₁ < … < ξ_K
