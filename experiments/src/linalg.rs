@@ -12,28 +12,27 @@ pub struct Singular {
 }
 
 /// Rows per partial sum in [`gram`]; fixed, so the summation order never depends on threads.
-const GRAM_CHUNK: usize = 4096;
+pub const GRAM_CHUNK: usize = 4096;
 
-/// X'X, or X' diag(w) X when `w` is given. Rows are summed in fixed chunks of `GRAM_CHUNK` (in
-/// row order within a chunk), chunks in parallel, and the partial matrices added in chunk order:
-/// the same bits on any number of threads.
+/// X'X, or X' diag(w) X when `w` is given. Rows are summed in fixed chunks of `GRAM_CHUNK`,
+/// chunks in parallel, and the partial matrices added in chunk order: the same bits on any number
+/// of threads. Within a chunk the rows are transposed to columns and each entry is a [`dot4`].
 pub fn gram(x: &Array2<f64>, w: Option<ArrayView1<f64>>) -> Array2<f64> {
-    let (n, k) = x.dim();
+    gram_rows(x, None, w)
+}
+
+/// [`gram`] over the rows of `x` that `index` lists, in its order (`w` then weighs them by
+/// position in `index`), without copying them; `None` takes every row.
+pub fn gram_rows(x: &Array2<f64>, index: Option<&[usize]>, w: Option<ArrayView1<f64>>) -> Array2<f64> {
+    let k = x.ncols();
+    let n = index.map_or(x.nrows(), <[usize]>::len);
     let x = x.as_standard_layout();
     let flat = x.as_slice().expect("standard layout");
+    let w = w.map(|w| w.to_vec());
     let partial = |c: usize| -> Vec<f64> {
+        let (lo, hi) = (c * GRAM_CHUNK, ((c + 1) * GRAM_CHUNK).min(n));
         let mut g = vec![0.0; k * k];
-        for i in c * GRAM_CHUNK..((c + 1) * GRAM_CHUNK).min(n) {
-            let row = &flat[i * k..(i + 1) * k];
-            let wi = w.as_ref().map_or(1.0, |w| w[i]);
-            // The lower triangle only: the upper one is its mirror (same products, same order).
-            for (a, ga) in g.chunks_exact_mut(k).enumerate() {
-                let va = wi * row[a];
-                for (gb, xb) in ga[..=a].iter_mut().zip(row) {
-                    *gb += va * xb;
-                }
-            }
-        }
+        Columns::new(flat, k, index, lo, hi).lower_gram(w.as_ref().map(|w| &w[lo..hi]), &mut g);
         g
     };
     let parts: Vec<Vec<f64>> = (0..n.div_ceil(GRAM_CHUNK)).into_par_iter().map(partial).collect();
@@ -44,6 +43,81 @@ pub fn gram(x: &Array2<f64>, w: Option<ArrayView1<f64>>) -> Array2<f64> {
         }
     }
     Array2::from_shape_fn((k, k), |(a, b)| if b <= a { g[a * k + b] } else { g[b * k + a] })
+}
+
+/// Rows `lo..hi` of a row-major matrix with `k` columns (or, given `index`, the rows it lists at
+/// positions `lo..hi`), as `k` contiguous columns. Columns sit `m + 8` apart: a power-of-two
+/// stride would send every column's writes to the same cache sets.
+pub struct Columns {
+    data: Vec<f64>,
+    m: usize,
+    stride: usize,
+}
+
+impl Columns {
+    pub fn new(flat: &[f64], k: usize, index: Option<&[usize]>, lo: usize, hi: usize) -> Columns {
+        let (m, stride) = (hi - lo, hi - lo + 8);
+        let mut data = vec![0.0; k * stride];
+        let mut put = |i: usize, row: &[f64]| {
+            for (a, v) in row.iter().enumerate() {
+                data[a * stride + i] = *v;
+            }
+        };
+        match index {
+            Some(index) => index[lo..hi].iter().enumerate().for_each(|(i, &r)| put(i, &flat[r * k..(r + 1) * k])),
+            None => flat[lo * k..hi * k].chunks_exact(k).enumerate().for_each(|(i, row)| put(i, row)),
+        }
+        Columns { data, m, stride }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.m
+    }
+
+    pub fn count(&self) -> usize {
+        self.data.len() / self.stride
+    }
+
+    pub fn col(&self, a: usize) -> &[f64] {
+        &self.data[a * self.stride..a * self.stride + self.m]
+    }
+
+    /// Writes the lower triangle of C' diag(w) C (row-major, k × k) into `out`.
+    pub fn lower_gram(&self, w: Option<&[f64]>, out: &mut [f64]) {
+        let k = self.count();
+        let mut wcol = vec![0.0; self.m];
+        for a in 0..k {
+            let ca = self.col(a);
+            let left = match w {
+                Some(w) => {
+                    for ((o, x), w) in wcol.iter_mut().zip(ca).zip(w) {
+                        *o = w * x;
+                    }
+                    &wcol[..]
+                }
+                None => ca,
+            };
+            for b in 0..=a {
+                out[a * k + b] = dot4(left, self.col(b));
+            }
+        }
+    }
+}
+
+/// Σ aᵢbᵢ in four interleaved partial sums (so the compiler can use vector lanes), added pairwise.
+pub fn dot4(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut s = [0.0f64; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        let (x, y): (&[f64; 4], &[f64; 4]) = (x.try_into().expect("4 lanes"), y.try_into().expect("4 lanes"));
+        for j in 0..4 {
+            s[j] += x[j] * y[j];
+        }
+    }
+    (s[0] + s[1]) + (s[2] + s[3]) + tail
 }
 
 /// X'v: one pass over the rows in order (a transposed matrix–vector product would stride).

@@ -4,7 +4,7 @@
 //! Frank–Wolfe duality gap over every row.
 
 use super::frame::Sample;
-use crate::linalg::{chol_solve, cholesky, mean_sd};
+use crate::linalg::{chol_solve, cholesky, dot4, mean_sd};
 use super::ols::Ols;
 use super::{design_names, FitError};
 use super::estimators::Estimate;
@@ -59,12 +59,54 @@ fn kernel_row_means(a: &Array2<f64>, b: &Array2<f64>, bw: Bandwidth) -> Array1<f
     Array1::from(v)
 }
 
+/// The mean of the kernel over all pairs of `a`'s rows, (1/n²) Σᵢ Σⱼ k(aᵢ, aⱼ): each pair once
+/// (k is symmetric), rows in parallel, row sums added in row order.
+fn kernel_mean(a: &Array2<f64>, bw: Bandwidth) -> f64 {
+    let n = a.nrows();
+    let rows: Vec<f64> = (0..n).into_par_iter().map(|i| 2.0 * (0..i).map(|j| bw.kernel(dist2(a.row(i), a.row(j)))).sum::<f64>() + bw.kernel(0.0)).collect();
+    rows.iter().sum::<f64>() / (n as f64 * n as f64)
+}
+
+/// K + ridge·I for the rows of `a`, stored whole (row-major): each pair's kernel computed once.
+struct Stored {
+    n: usize,
+    data: Vec<f64>,
+}
+
+impl Stored {
+    fn new(a: &Array2<f64>, bw: Bandwidth, ridge: f64) -> Stored {
+        let n = a.nrows();
+        let lower: Vec<Vec<f64>> = (0..n).into_par_iter().map(|i| (0..=i).map(|j| bw.kernel(dist2(a.row(i), a.row(j))) + if i == j { ridge } else { 0.0 }).collect()).collect();
+        let rows: Vec<Vec<f64>> = (0..n).into_par_iter().map(|i| (0..n).map(|j| if j <= i { lower[i][j] } else { lower[j][i] }).collect()).collect();
+        Stored { n, data: rows.concat() }
+    }
+
+    fn row(&self, i: usize) -> &[f64] {
+        &self.data[i * self.n..(i + 1) * self.n]
+    }
+
+    fn matvec(&self, v: &Array1<f64>) -> Array1<f64> {
+        let v = v.as_slice().expect("contiguous");
+        Array1::from((0..self.n).into_par_iter().map(|i| dot4(self.row(i), v)).collect::<Vec<f64>>())
+    }
+}
+
+/// A dense solver's state: weights, (K + ridge·I)w, products so far, and the last gap and target.
+struct Progress {
+    w: Array1<f64>,
+    aw: Array1<f64>,
+    it: u32,
+    gap: f64,
+    target: f64,
+}
+
 /// The solver's account of itself.
 #[derive(Debug, Clone, Serialize)]
 pub struct Convergence {
-    /// `active set` (exact) or `projected gradient`.
+    /// `active set` (exact), `face conjugate gradients`, or `face conjugate gradients, then
+    /// projected gradient`.
     pub method: &'static str,
-    /// Working-set rounds or gradient steps.
+    /// Working-set rounds (active set) or matrix–vector products (the others).
     pub iterations: u32,
     pub converged: bool,
     /// Rows with positive weight.
@@ -96,7 +138,7 @@ pub struct Balancer<'a> {
 impl<'a> Balancer<'a> {
     pub fn new(source: &'a Array2<f64>, target: &Array2<f64>, bw: Bandwidth, ridge: f64) -> Balancer<'a> {
         let b = kernel_row_means(source, target, bw);
-        let c = kernel_row_means(target, target, bw).mean().expect("target rows");
+        let c = kernel_mean(target, bw);
         Balancer { source, bw, ridge, b, c }
     }
 
@@ -114,12 +156,27 @@ impl<'a> Balancer<'a> {
 
     /// Solves until the Frank–Wolfe gap over all rows is at most `tol` × objective: exactly by
     /// the active-set method while the working set stays under `MAX_WORKING_SET` rows, otherwise
-    /// (weights spread over many rows) by accelerated projected gradient, which reports its gap.
+    /// (weights spread over many rows) by the dense solvers, which report their gap.
     pub fn solve(&self, tol: f64, max_iter: u32) -> (Array1<f64>, Convergence) {
         match self.active_set(tol, max_iter) {
             Some((w, c)) if c.converged => (w, c),
-            _ => self.projected_gradient(tol, max_iter),
+            _ => self.dense(tol, max_iter),
         }
+    }
+
+    /// The dense solvers on the stored kernel matrix: conjugate gradients on faces for up to
+    /// `FACE_BUDGET` products (fast when most rows keep weight), then, if the gap is not yet
+    /// closed, accelerated projected gradient from where they stopped (slower, never stalls).
+    fn dense(&self, tol: f64, max_iter: u32) -> (Array1<f64>, Convergence) {
+        let a = Stored::new(self.source, self.bw, self.ridge);
+        let faces = self.face_pcg(&a, tol, max_iter.min(FACE_BUDGET));
+        let source_mean = a.matvec(&Array1::from_elem(a.n, 1.0 / a.n as f64)).mean().expect("source rows") - self.ridge / a.n as f64;
+        if faces.gap <= faces.target {
+            let Progress { w, aw, it, gap, target } = faces;
+            return self.report("face conjugate gradients", w, aw, it, gap, target, source_mean);
+        }
+        let Progress { w, aw, it, gap, target } = self.projected_gradient(&a, tol, max_iter, faces);
+        self.report("face conjugate gradients, then projected gradient", w, aw, it, gap, target, source_mean)
     }
 
     /// A primal active-set method: solve the equality-constrained problem on the working set
@@ -181,14 +238,12 @@ impl<'a> Balancer<'a> {
                 cols.push(self.column(j));
             }
         }
-        Some(self.report("active set", w, aw, it, gap, target))
+        Some(self.report("active set", w, aw, it, gap, target, kernel_mean(self.source, self.bw)))
     }
 
     /// The convergence report for weights `w` with (K + ridge·I)w = `aw`.
-    fn report(&self, method: &'static str, w: Array1<f64>, aw: Array1<f64>, it: u32, gap: f64, target: f64) -> (Array1<f64>, Convergence) {
-        let n = w.len();
-        let uniform_aw = kernel_row_means(self.source, self.source, self.bw) + self.ridge / n as f64;
-        let uniform = Array1::from_elem(n, 1.0 / n as f64);
+    /// `source_mean` is the kernel's mean over all pairs of source rows (MMD² of uniform weights).
+    fn report(&self, method: &'static str, w: Array1<f64>, aw: Array1<f64>, it: u32, gap: f64, target: f64, source_mean: f64) -> (Array1<f64>, Convergence) {
         let conv = Convergence {
             method,
             iterations: it,
@@ -196,20 +251,112 @@ impl<'a> Balancer<'a> {
             support: w.iter().filter(|v| **v > 0.0).count(),
             gap,
             tolerance: target,
-            mmd2_uniform: self.mmd2(&uniform, &uniform_aw),
+            mmd2_uniform: (source_mean - 2.0 * self.b.mean().expect("source rows") + self.c).max(0.0),
             mmd2: self.mmd2(&w, &aw),
             ridge: self.ridge,
         };
         (w, conv)
     }
+    /// Gradient projection with preconditioned conjugate gradients on faces (after Moré and
+    /// Toraldo), on the stored kernel matrix, from uniform weights. Each round takes one projected
+    /// gradient step (rows enter and leave; the first trial is the exact minimiser along the
+    /// gradient's sum-zero part), then minimises on the support it left under the sum constraint
+    /// alone (conjugate gradients projected on Σw = 1, preconditioned by [`LowRank`], stopped once
+    /// the residual has shrunk tenfold or the gradient is level), and searches along the
+    /// projection onto the simplex of the way to that point. Iterations count matrix–vector
+    /// products; stops after `max_iter` of them, converged or not.
+    fn face_pcg(&self, a: &Stored, tol: f64, max_iter: u32) -> Progress {
+        let n = self.b.len();
+        let objective = |w: &Array1<f64>, aw: &Array1<f64>| w.dot(aw) - 2.0 * w.dot(&self.b);
+        let pre = LowRank::new(a, PRECONDITIONER_RANK);
+        let mut w = Array1::from_elem(n, 1.0 / n as f64);
+        let mut aw = a.matvec(&w);
+        let (mut it, mut step) = (1u32, 0.0);
+        // The projected search from `w` along `to − w` (Armijo); the last trial is taken regardless.
+        let search = |w: &Array1<f64>, aw: &Array1<f64>, to: &Array1<f64>, it: &mut u32| -> (Array1<f64>, Array1<f64>, f64) {
+            let g = 2.0 * (aw - &self.b);
+            let f = objective(w, aw);
+            let mut t = 1.0;
+            loop {
+                let next = project_simplex(&(w + &((to - w) * t)));
+                let anext = a.matvec(&next);
+                *it += 1;
+                if objective(&next, &anext) <= f + 1e-4 * g.dot(&(&next - w)) || t < 1e-12 {
+                    return (next, anext, t);
+                }
+                t *= 0.5;
+            }
+        };
+        let (gap, target) = loop {
+            let g = 2.0 * (&aw - &self.b);
+            let gap = (g.dot(&w) - g.iter().copied().fold(f64::INFINITY, f64::min)).max(0.0);
+            let target = tol * (objective(&w, &aw) + self.c).max(0.0);
+            if gap <= target || it >= max_iter {
+                break (gap, target);
+            }
+            // Projected gradient steps while the support keeps changing (at most PG_STEPS).
+            if step == 0.0 {
+                let d = &g - g.mean().expect("rows");
+                let ad = a.matvec(&d);
+                it += 1;
+                step = 0.5 * d.dot(&d) / d.dot(&ad).max(f64::MIN_POSITIVE);
+            }
+            for _ in 0..PG_STEPS {
+                let g = 2.0 * (&aw - &self.b);
+                let before = w.mapv(|v| v > 0.0);
+                let (next, anext, taken) = search(&w, &aw, &(&w - &(&g * step)), &mut it);
+                (w, aw) = (next, anext);
+                step *= if taken == 1.0 { 2.0 } else { taken };
+                if w.mapv(|v| v > 0.0) == before || it >= max_iter {
+                    break;
+                }
+            }
+            // Conjugate gradients on the support, with the preconditioner restricted to it and made
+            // to keep Σw: z = N r − N1 (1'N r)/(1'N 1).
+            let face = w.mapv(|v| if v > 0.0 { 1.0 } else { 0.0 });
+            let n1 = pre.apply(&face) * &face;
+            let one_n1 = n1.sum();
+            let project = |r: &Array1<f64>| {
+                let nr = pre.apply(r) * &face;
+                let c = nr.sum() / one_n1;
+                nr - &(&n1 * c)
+            };
+            let (mut x, mut ax) = (w.clone(), aw.clone());
+            let mut r = 2.0 * (&aw - &self.b) * &face;
+            let mut z = project(&r);
+            let mut p = -&z;
+            let mut rz = r.dot(&z);
+            let rz0 = rz;
+            while rz > 1e-2 * rz0 && it < max_iter {
+                let ap = a.matvec(&p);
+                it += 1;
+                let alpha = rz / (2.0 * p.dot(&ap));
+                x.scaled_add(alpha, &p);
+                ax.scaled_add(alpha, &ap);
+                r = 2.0 * (&ax - &self.b) * &face;
+                z = project(&r);
+                let rz_next = r.dot(&z);
+                p = &(&p * (rz_next / rz)) - &z;
+                rz = rz_next;
+                let (lo, hi) = (0..n).filter(|&i| face[i] > 0.0).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), i| (lo.min(r[i]), hi.max(r[i])));
+                if hi - lo <= 0.25 * target {
+                    break;
+                }
+            }
+            if x != w {
+                (w, aw, _) = search(&w, &aw, &x, &mut it);
+            }
+        };
+        Progress { w, aw, it, gap, target }
+    }
+
     /// Accelerated projected gradient (FISTA with adaptive restart) on the stored kernel matrix,
-    /// from uniform weights. Steps use the curvature on the simplex's tangent space (the constant
+    /// from `start`. Steps use the curvature on the simplex's tangent space (the constant
     /// direction, which carries most of a kernel matrix's mass, never moves on the simplex),
     /// doubled whenever the descent condition fails.
-    fn projected_gradient(&self, tol: f64, max_iter: u32) -> (Array1<f64>, Convergence) {
+    fn projected_gradient(&self, a: &Stored, tol: f64, max_iter: u32, start: Progress) -> Progress {
         let n = self.b.len();
-        let cols: Vec<Array1<f64>> = (0..n).map(|j| self.column(j)).collect();
-        let matvec = |v: &Array1<f64>| -> Array1<f64> { Array1::from((0..n).into_par_iter().map(|i| cols[i].dot(v)).collect::<Vec<f64>>()) };
+        let matvec = |v: &Array1<f64>| a.matvec(v);
         let centre = |v: &mut Array1<f64>| {
             let m = v.mean().expect("rows");
             v.mapv_inplace(|x| x - m);
@@ -225,10 +372,9 @@ impl<'a> Balancer<'a> {
             v = av;
         }
         let objective = |w: &Array1<f64>, aw: &Array1<f64>| w.dot(aw) - 2.0 * w.dot(&self.b);
-        let mut w = Array1::from_elem(n, 1.0 / n as f64);
-        let mut aw = matvec(&w);
+        let Progress { mut w, mut aw, mut it, mut gap, mut target } = start;
         let (mut prev, mut aprev) = (w.clone(), aw.clone());
-        let (mut t, mut gap, mut target, mut it) = (1.0f64, f64::INFINITY, 0.0, 0);
+        let mut t = 1.0f64;
         while it < max_iter {
             let g = 2.0 * (&aw - &self.b);
             gap = (g.dot(&w) - g.iter().copied().fold(f64::INFINITY, f64::min)).max(0.0);
@@ -236,7 +382,6 @@ impl<'a> Balancer<'a> {
             if gap <= target {
                 break;
             }
-            it += 1;
             let t_next = 0.5 * (1.0 + (1.0 + 4.0 * t * t).sqrt());
             let beta = (t - 1.0) / t_next;
             let y = &w + &((&w - &prev) * beta);
@@ -246,6 +391,7 @@ impl<'a> Balancer<'a> {
             let (next, anext) = loop {
                 let next = project_simplex(&(&y - &(&gy / lip)));
                 let anext = matvec(&next);
+                it += 1;
                 let d = &next - &y;
                 if objective(&next, &anext) <= fy + gy.dot(&d) + 0.5 * lip * d.dot(&d) + 1e-15 * fy.abs() {
                     break (next, anext);
@@ -256,9 +402,64 @@ impl<'a> Balancer<'a> {
             (prev, aprev) = (std::mem::replace(&mut w, next), std::mem::replace(&mut aw, anext));
             t = if uphill { 1.0 } else { t_next };
         }
-        self.report("projected gradient", w, aw, it, gap, target)
+        Progress { w, aw, it, gap, target }
     }
 }
+
+/// A preconditioner for K + ridge·I: M = LL' + μI, L the first columns of a pivoted Cholesky
+/// factorisation (the rows the kernel explains least, one at a time) and μ the largest diagonal
+/// left unexplained; M⁻¹ by Woodbury: (v − L(μI + L'L)⁻¹L'v)/μ.
+struct LowRank {
+    l: Vec<Array1<f64>>,
+    mu: f64,
+    inner: Array2<f64>,
+}
+
+impl LowRank {
+    fn new(a: &Stored, rank: usize) -> LowRank {
+        let n = a.n;
+        let mut d = Array1::from_shape_fn(n, |i| a.row(i)[i]);
+        let top = d.iter().copied().fold(0.0, f64::max);
+        let mut l: Vec<Array1<f64>> = Vec::new();
+        while l.len() < rank {
+            let p = (0..n).max_by(|&i, &j| d[i].total_cmp(&d[j]).then(j.cmp(&i))).expect("rows");
+            if d[p] <= 1e-6 * top {
+                break;
+            }
+            let mut v = Array1::from(a.row(p).to_vec());
+            for lt in &l {
+                v.scaled_add(-lt[p], lt);
+            }
+            v /= d[p].sqrt();
+            d.zip_mut_with(&v, |d, v| *d = (*d - v * v).max(0.0));
+            d[p] = 0.0;
+            l.push(v);
+        }
+        let mu = d.iter().copied().fold(0.0, f64::max).max(1e-12 * top);
+        let r = l.len();
+        let rows: Vec<Vec<f64>> = (0..r).into_par_iter().map(|a| (0..=a).map(|b| l[a].dot(&l[b])).collect()).collect();
+        let s = Array2::from_shape_fn((r, r), |(a, b)| if b <= a { rows[a][b] } else { rows[b][a] } + if a == b { mu } else { 0.0 });
+        let inner = cholesky(&s).expect("μI + L'L is positive definite");
+        LowRank { l, mu, inner }
+    }
+
+    fn apply(&self, v: &Array1<f64>) -> Array1<f64> {
+        let ltv = Array1::from(self.l.par_iter().map(|c| c.dot(v)).collect::<Vec<f64>>());
+        let y = chol_solve(&self.inner, &ltv);
+        let mut out = v.clone();
+        for (c, yi) in self.l.iter().zip(&y) {
+            out.scaled_add(-yi, c);
+        }
+        out / self.mu
+    }
+}
+
+/// Products the face solver may spend before accelerated projected gradient takes over.
+const FACE_BUDGET: u32 = 1000;
+/// Projected gradient steps per face round at most.
+const PG_STEPS: usize = 10;
+/// Columns of the conjugate gradients' low-rank preconditioner.
+const PRECONDITIONER_RANK: usize = 200;
 
 /// Working sets beyond this many rows make each exact solve too slow; the gradient method takes over.
 const MAX_WORKING_SET: usize = 600;
@@ -361,5 +562,47 @@ mod tests {
         assert!((w.sum() - 1.0).abs() < 1e-12 && w.iter().all(|v| *v >= 0.0));
         let mean: f64 = w.iter().enumerate().map(|(i, w)| w * i as f64 * 0.05).sum();
         assert!((mean - 1.99).abs() < 0.1, "{mean}");
+    }
+
+    /// `n0` controls and `n1` treated, standard normal in `d` dimensions, the treated shifted by
+    /// `shift` in the first.
+    fn clouds(n0: usize, n1: usize, d: usize, shift: f64) -> (Array2<f64>, Array2<f64>) {
+        let mut rng = reprise_core::Seed(7).stream("ipm/test");
+        let mut draw = |n: usize, shift: f64| Array2::from_shape_fn((n, d), |(_, j)| rand_distr::Distribution::<f64>::sample(&rand_distr::StandardNormal, &mut rng) + if j == 0 { shift } else { 0.0 });
+        (draw(n0, 0.0), draw(n1, shift))
+    }
+
+    /// Both answers are certified and reach the same minimum within their gaps.
+    fn agree(bal: &Balancer, dense: (Array1<f64>, Convergence)) -> Convergence {
+        let (wa, ca) = bal.active_set(1e-6, 10_000).expect("the rows fit the working set");
+        let (wf, cf) = dense;
+        for (w, c) in [(&wa, &ca), (&wf, &cf)] {
+            assert!(c.converged && c.gap <= c.tolerance, "{c:?}");
+            assert!((w.sum() - 1.0).abs() < 1e-12 && w.iter().all(|v| *v >= 0.0), "{c:?}");
+            assert!(c.mmd2 < 0.5 * c.mmd2_uniform, "{c:?}");
+        }
+        // Each objective is within its gap of the common minimum (the ridge term is at most 1e-6).
+        assert!((ca.mmd2 - cf.mmd2).abs() <= ca.gap + cf.gap + 2e-6, "{ca:?} {cf:?}");
+        assert!((ca.mmd2_uniform - cf.mmd2_uniform).abs() < 1e-12, "{ca:?} {cf:?}");
+        cf
+    }
+
+    #[test]
+    fn face_solver_closes_the_gap_when_most_rows_keep_weight() {
+        let (x0, x1) = clouds(500, 300, 10, 0.2);
+        let bal = Balancer::new(&x0, &x1, Bandwidth::Mean, 1e-6);
+        let c = agree(&bal, bal.dense(1e-4, 100_000));
+        assert_eq!(c.method, "face conjugate gradients", "{c:?}");
+        assert!(c.support > 400, "{c:?}");
+    }
+
+    #[test]
+    fn projected_gradient_takes_over_where_faces_stall() {
+        // In three dimensions the kernel matrix is far worse conditioned and half the rows drop out.
+        let (x0, x1) = clouds(400, 150, 3, 0.4);
+        let bal = Balancer::new(&x0, &x1, Bandwidth::Mean, 1e-6);
+        let c = agree(&bal, bal.dense(1e-6, 100_000));
+        assert_eq!(c.method, "face conjugate gradients, then projected gradient", "{c:?}");
+        assert!(c.iterations > FACE_BUDGET, "{c:?}");
     }
 }

@@ -6,7 +6,7 @@ use super::frame::Sample;
 use super::logistic::Logit;
 use super::ols::Ols;
 use super::{design_names, FitError};
-use ndarray::{Array1, Array2, Axis};
+use ndarray::{Array1, Array2};
 use rayon::prelude::*;
 
 /// How the nuisances are fitted.
@@ -45,15 +45,16 @@ fn rows_of(a: &Array2<f64>, rows: &[usize]) -> Array2<f64> {
     crate::linalg::take_rows(a, rows)
 }
 
-/// Fits e, m₁, m₀ on `train`.
-fn fit_models(s: &Sample, d: &Array2<f64>, train: &[usize], opt: &Options, start: Option<&Array1<f64>>) -> Result<Models, FitError> {
+/// Fits e, m₁, m₀ on `train` (`None`: every row).
+fn fit_models(s: &Sample, d: &Array2<f64>, train: Option<&[usize]>, opt: &Options, start: Option<&Array1<f64>>) -> Result<Models, FitError> {
     let names = design_names(&s.names);
-    let dt = rows_of(d, train);
-    let zt = s.z.select(Axis(0), train);
-    let logit = Logit::fit(&dt, zt.view(), opt.ridge, start, &names)?;
+    let logit = Logit::fit_rows(d, train, s.z.view(), opt.ridge, start, &names)?;
     let arm = |a: f64, what: &str| -> Result<Ols, FitError> {
-        let rows: Vec<usize> = train.iter().copied().filter(|&i| s.z[i] == a).collect();
-        Ols::fit(&rows_of(d, &rows), s.y.select(Axis(0), &rows).view(), what, &names)
+        let rows: Vec<usize> = match train {
+            Some(t) => t.iter().copied().filter(|&i| s.z[i] == a).collect(),
+            None => (0..s.n()).filter(|&i| s.z[i] == a).collect(),
+        };
+        Ols::fit_rows(d, &rows, s.y.view(), what, &names)
     };
     Ok(Models { logit, arm1: arm(1.0, "the treated-arm outcome regression")?, arm0: arm(0.0, "the control-arm outcome regression")? })
 }
@@ -74,8 +75,7 @@ fn clip(e: &mut Array1<f64>, c: f64) -> usize {
 /// Nuisances fitted once on the whole sample, and the propensity fit itself.
 pub fn full(s: &Sample, opt: &Options) -> Result<(Nuisances, Logit), FitError> {
     let d = s.design();
-    let all: Vec<usize> = (0..s.n()).collect();
-    let m = fit_models(s, &d, &all, opt, None)?;
+    let m = fit_models(s, &d, None, opt, None)?;
     let mut e = m.logit.predict(&d);
     let clipped = clip(&mut e, opt.clip);
     Ok((Nuisances { e, m1: m.arm1.predict(&d), m0: m.arm0.predict(&d), clipped }, m.logit))
@@ -89,7 +89,7 @@ pub fn cross_fit(s: &Sample, fold_of: &[usize], k: usize, opt: &Options, start: 
         .into_par_iter()
         .map(|f| {
             let (test, train) = folds::split(fold_of, f);
-            fit_models(s, &d, &train, opt, start).map(|m| (test, m))
+            fit_models(s, &d, Some(&train), opt, start).map(|m| (test, m))
         })
         .collect::<Result<_, _>>()?;
     let n = s.n();

@@ -1,7 +1,7 @@
 //! Ordinary least squares with heteroskedasticity-consistent standard errors HC0–HC3
 //! (statsmodels' conventions: HC1 = HC0·n/(n−k), HC2 and HC3 divide by (1−h) and (1−h)²).
 
-use crate::linalg::{xt_v, chol_inverse, chol_solve, cholesky, gram};
+use crate::linalg::{xt_v, chol_inverse, chol_solve, cholesky, gram, gram_rows};
 use super::FitError;
 use ndarray::{Array1, Array2, ArrayView1};
 
@@ -40,6 +40,20 @@ impl Ols {
         let l = cholesky(&gram(x, None)).map_err(|s| FitError::singular(what, names, s.index))?;
         let coef = chol_solve(&l, &xt_v(x, y));
         let resid = &y - &x.dot(&coef);
+        Ok(Ols { coef, resid, xtx_inv: chol_inverse(&l) })
+    }
+
+    /// [`Ols::fit`] on the rows of `x` and `y` that `rows` lists, in its order, without copying
+    /// them; `resid` follows `rows`.
+    pub fn fit_rows(x: &Array2<f64>, rows: &[usize], y: ArrayView1<f64>, what: &str, names: &[String]) -> Result<Ols, FitError> {
+        let l = cholesky(&gram_rows(x, Some(rows), None)).map_err(|s| FitError::singular(what, names, s.index))?;
+        let k = x.ncols();
+        let mut xty = Array1::zeros(k);
+        for &r in rows {
+            xty.scaled_add(y[r], &x.row(r));
+        }
+        let coef = chol_solve(&l, &xty);
+        let resid = Array1::from_iter(rows.iter().map(|&r| y[r] - x.row(r).dot(&coef)));
         Ok(Ols { coef, resid, xtx_inv: chol_inverse(&l) })
     }
 

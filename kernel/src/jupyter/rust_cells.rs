@@ -143,7 +143,7 @@ impl RustCells {
         let progress = build_progress();
         std::thread::spawn(move || {
             let made = CommandContext::new().map_err(|e| e.to_string());
-            let made = made.map(|(mut ctx, outputs)| {
+            let made = made.map(|(ctx, outputs)| {
                 *i.process.lock().unwrap_or_else(|p| p.into_inner()) = Some(ctx.process_handle());
                 let c2 = c.clone();
                 std::thread::spawn(move || forward(outputs.stdout, outputs.stderr, progress, flush_rx, c2));
