@@ -77,8 +77,9 @@ impl Stored {
     fn new(a: &Array2<f64>, bw: Bandwidth, ridge: f64) -> Stored {
         let n = a.nrows();
         let lower: Vec<Vec<f64>> = (0..n).into_par_iter().map(|i| (0..=i).map(|j| bw.kernel(dist2(a.row(i), a.row(j))) + if i == j { ridge } else { 0.0 }).collect()).collect();
-        let rows: Vec<Vec<f64>> = (0..n).into_par_iter().map(|i| (0..n).map(|j| if j <= i { lower[i][j] } else { lower[j][i] }).collect()).collect();
-        Stored { n, data: rows.concat() }
+        let mut data = vec![0.0; n * n];
+        data.par_chunks_mut(n.max(1)).enumerate().for_each(|(i, row)| row.iter_mut().enumerate().for_each(|(j, v)| *v = if j <= i { lower[i][j] } else { lower[j][i] }));
+        Stored { n, data }
     }
 
     fn row(&self, i: usize) -> &[f64] {
@@ -169,8 +170,11 @@ impl<'a> Balancer<'a> {
     /// closed, accelerated projected gradient from where they stopped (slower, never stalls).
     fn dense(&self, tol: f64, max_iter: u32) -> (Array1<f64>, Convergence) {
         let a = Stored::new(self.source, self.bw, self.ridge);
-        let faces = self.face_pcg(&a, tol, max_iter.min(FACE_BUDGET));
-        let source_mean = a.matvec(&Array1::from_elem(a.n, 1.0 / a.n as f64)).mean().expect("source rows") - self.ridge / a.n as f64;
+        let w = Array1::from_elem(a.n, 1.0 / a.n as f64);
+        let aw = a.matvec(&w);
+        let source_mean = aw.mean().expect("source rows") - self.ridge / a.n as f64;
+        let uniform = Progress { w, aw, it: 1, gap: f64::INFINITY, target: 0.0 };
+        let faces = self.face_pcg(&a, tol, max_iter.min(FACE_BUDGET), uniform);
         if faces.gap <= faces.target {
             let Progress { w, aw, it, gap, target } = faces;
             return self.report("face conjugate gradients", w, aw, it, gap, target, source_mean);
@@ -258,20 +262,19 @@ impl<'a> Balancer<'a> {
         (w, conv)
     }
     /// Gradient projection with preconditioned conjugate gradients on faces (after Moré and
-    /// Toraldo), on the stored kernel matrix, from uniform weights. Each round takes one projected
-    /// gradient step (rows enter and leave; the first trial is the exact minimiser along the
+    /// Toraldo), on the stored kernel matrix, from `start`. Each round takes projected
+    /// gradient steps while the support changes (rows enter and leave; the first trial is the exact minimiser along the
     /// gradient's sum-zero part), then minimises on the support it left under the sum constraint
     /// alone (conjugate gradients projected on Σw = 1, preconditioned by [`LowRank`], stopped once
     /// the residual has shrunk tenfold or the gradient is level), and searches along the
     /// projection onto the simplex of the way to that point. Iterations count matrix–vector
     /// products; stops after `max_iter` of them, converged or not.
-    fn face_pcg(&self, a: &Stored, tol: f64, max_iter: u32) -> Progress {
+    fn face_pcg(&self, a: &Stored, tol: f64, max_iter: u32, start: Progress) -> Progress {
         let n = self.b.len();
         let objective = |w: &Array1<f64>, aw: &Array1<f64>| w.dot(aw) - 2.0 * w.dot(&self.b);
         let pre = LowRank::new(a, PRECONDITIONER_RANK);
-        let mut w = Array1::from_elem(n, 1.0 / n as f64);
-        let mut aw = a.matvec(&w);
-        let (mut it, mut step) = (1u32, 0.0);
+        let Progress { mut w, mut aw, mut it, .. } = start;
+        let mut step = 0.0;
         // The projected search from `w` along `to − w` (Armijo); the last trial is taken regardless.
         let search = |w: &Array1<f64>, aw: &Array1<f64>, to: &Array1<f64>, it: &mut u32| -> (Array1<f64>, Array1<f64>, f64) {
             let g = 2.0 * (aw - &self.b);
