@@ -24,15 +24,19 @@ pub fn gram(x: &Array2<f64>, w: Option<ArrayView1<f64>>) -> Array2<f64> {
 /// [`gram`] over the rows of `x` that `index` lists, in its order (`w` then weighs them by
 /// position in `index`), without copying them; `None` takes every row.
 pub fn gram_rows(x: &Array2<f64>, index: Option<&[usize]>, w: Option<ArrayView1<f64>>) -> Array2<f64> {
-    let k = x.ncols();
-    let n = index.map_or(x.nrows(), <[usize]>::len);
     let x = x.as_standard_layout();
-    let flat = x.as_slice().expect("standard layout");
     let w = w.map(|w| w.to_vec());
+    gram_of(RowMajor::of(x.as_slice().expect("standard layout"), x.ncols()), index, w.as_deref())
+}
+
+/// [`gram_rows`] of a [`RowMajor`] view.
+pub fn gram_of(x: RowMajor, index: Option<&[usize]>, w: Option<&[f64]>) -> Array2<f64> {
+    let k = x.k;
+    let n = index.map_or(x.rows(), <[usize]>::len);
     let partial = |c: usize| -> Vec<f64> {
         let (lo, hi) = (c * GRAM_CHUNK, ((c + 1) * GRAM_CHUNK).min(n));
         let mut g = vec![0.0; k * k];
-        Columns::new(flat, k, index, lo, hi).lower_gram(w.as_ref().map(|w| &w[lo..hi]), &mut g);
+        Columns::new(x, index, lo, hi).lower_gram(w.map(|w| &w[lo..hi]), &mut g);
         g
     };
     let parts: Vec<Vec<f64>> = (0..n.div_ceil(GRAM_CHUNK)).into_par_iter().map(partial).collect();
@@ -45,8 +49,32 @@ pub fn gram_rows(x: &Array2<f64>, index: Option<&[usize]>, w: Option<ArrayView1<
     Array2::from_shape_fn((k, k), |(a, b)| if b <= a { g[a * k + b] } else { g[b * k + a] })
 }
 
-/// Rows `lo..hi` of a row-major matrix with `k` columns (or, given `index`, the rows it lists at
-/// positions `lo..hi`), as `k` contiguous columns. Columns sit `m + 8` apart: a power-of-two
+/// The first `k` columns of a row-major matrix whose rows lie `stride` apart in `flat` (a design
+/// stored beside its outcome column is read without copying it out).
+#[derive(Debug, Clone, Copy)]
+pub struct RowMajor<'a> {
+    pub flat: &'a [f64],
+    pub stride: usize,
+    pub k: usize,
+}
+
+impl<'a> RowMajor<'a> {
+    /// Every column of a row-major matrix with `k` columns.
+    pub fn of(flat: &'a [f64], k: usize) -> RowMajor<'a> {
+        RowMajor { flat, stride: k, k }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.flat.len() / self.stride
+    }
+
+    pub fn row(&self, r: usize) -> &'a [f64] {
+        &self.flat[r * self.stride..r * self.stride + self.k]
+    }
+}
+
+/// Rows `lo..hi` of a [`RowMajor`] matrix (or, given `index`, the rows it lists at positions
+/// `lo..hi`), as `k` contiguous columns. Columns sit `m + 8` apart: a power-of-two
 /// stride would send every column's writes to the same cache sets.
 pub struct Columns {
     data: Vec<f64>,
@@ -55,17 +83,17 @@ pub struct Columns {
 }
 
 impl Columns {
-    pub fn new(flat: &[f64], k: usize, index: Option<&[usize]>, lo: usize, hi: usize) -> Columns {
+    pub fn new(x: RowMajor, index: Option<&[usize]>, lo: usize, hi: usize) -> Columns {
         let (m, stride) = (hi - lo, hi - lo + 8);
-        let mut data = vec![0.0; k * stride];
+        let mut data = vec![0.0; x.k * stride];
         let mut put = |i: usize, row: &[f64]| {
             for (a, v) in row.iter().enumerate() {
                 data[a * stride + i] = *v;
             }
         };
         match index {
-            Some(index) => index[lo..hi].iter().enumerate().for_each(|(i, &r)| put(i, &flat[r * k..(r + 1) * k])),
-            None => flat[lo * k..hi * k].chunks_exact(k).enumerate().for_each(|(i, row)| put(i, row)),
+            Some(index) => index[lo..hi].iter().enumerate().for_each(|(i, &r)| put(i, x.row(r))),
+            None => (lo..hi).enumerate().for_each(|(i, r)| put(i, x.row(r))),
         }
         Columns { data, m, stride }
     }

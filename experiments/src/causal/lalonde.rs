@@ -156,10 +156,9 @@ impl Settings {
 }
 
 fn analyse(s: &Sample, st: &Settings, ctx: &RunCtx, ate_ipm: bool) -> Result<SampleReport, ExperimentError> {
-    let (full, logit): (_, Logit) = nuisance::full(s, &st.opt)?;
     let mut rng = ctx.rng("folds");
     let fold_of = folds::assign(s.n(), st.k, if st.shuffle { Some(&mut rng) } else { None });
-    let cf = nuisance::cross_fit(s, &fold_of, st.k, &st.opt, Some(&logit.coef))?;
+    let (full, logit, cf): (_, Logit, _) = nuisance::full_and_cross_fit(s, &fold_of, st.k, &st.opt)?;
     ctx.progress.advance(1);
     let mut est = vec![estimators::difference_in_means(s)];
     est.extend(estimators::ols_adjustment(s)?);

@@ -1,7 +1,7 @@
 //! Logistic regression by Newton's method (iteratively reweighted least squares): unpenalised by
 //! default, optional ridge on the slopes; reports the log-likelihood and refuses separated data.
 
-use crate::linalg::{cholesky, chol_solve, dot4, Columns, GRAM_CHUNK};
+use crate::linalg::{cholesky, chol_solve, dot4, Columns, RowMajor, GRAM_CHUNK};
 use rayon::prelude::*;
 use super::FitError;
 use ndarray::{Array1, Array2, ArrayView1};
@@ -10,7 +10,9 @@ use ndarray::{Array1, Array2, ArrayView1};
 #[derive(Debug, Clone)]
 pub struct Logit {
     pub coef: Array1<f64>,
-    /// Log-likelihood at `coef` (without the ridge penalty).
+    /// Log-likelihood (without the ridge penalty) at the last iterate Newton evaluated: `coef`,
+    /// or the point one Newton step δ (shorter than 1e-7 relative) before it, whose
+    /// log-likelihood is lower by about ½ δ'Iδ (I the information).
     pub loglik: f64,
     pub iterations: u32,
     pub ridge: f64,
@@ -41,47 +43,47 @@ struct Pass {
 /// Rows per product of (1 + e^−|η|) before its logarithm is taken: 2^512 cannot overflow.
 const LOG_BLOCK: usize = 512;
 
-fn pass(flat: &[f64], index: Option<&[usize]>, z: &[f64], beta: &Array1<f64>) -> Pass {
-    let (n, k) = (index.map_or(z.len(), <[usize]>::len), beta.len());
+/// The partial sums of a pass over the rows `index[lo..hi]` (rows `lo..hi` without an index):
+/// [log-likelihood, max |η|, score (k), information's lower triangle (k × k, row-major)].
+fn partial(x: RowMajor, index: Option<&[usize]>, lo: usize, hi: usize, z: &[f64], beta: &Array1<f64>) -> Vec<f64> {
+    let (m, k) = (hi - lo, beta.len());
     let row = |i: usize| index.map_or(i, |x| x[i]);
-    let chunk = |c: usize| -> Vec<f64> {
-        let (lo, hi) = (c * GRAM_CHUNK, ((c + 1) * GRAM_CHUNK).min(n));
-        let m = hi - lo;
-        let cols = Columns::new(flat, k, index, lo, hi);
-        let mut eta = vec![0.0; m];
-        for (a, b) in beta.iter().enumerate() {
-            for (e, x) in eta.iter_mut().zip(cols.col(a)) {
-                *e += b * x;
-            }
+    let cols = Columns::new(x, index, lo, hi);
+    let mut eta = vec![0.0; m];
+    for (a, b) in beta.iter().enumerate() {
+        for (e, x) in eta.iter_mut().zip(cols.col(a)) {
+            *e += b * x;
         }
-        // [log-likelihood, max |η|, score (k), information's lower triangle (k × k, row-major)]
-        let mut acc = vec![0.0; 2 + k + k * k];
-        let (mut resid, mut weight) = (vec![0.0; m], vec![0.0; m]);
-        let mut prod = 1.0f64;
-        for (i, &e) in eta.iter().enumerate() {
-            let q = (-e.abs()).exp();
-            let zi = z[row(lo + i)];
-            acc[0] += zi * e - e.max(0.0);
-            acc[1] = acc[1].max(e.abs());
-            prod *= 1.0 + q;
-            if (i + 1) % LOG_BLOCK == 0 {
-                acc[0] -= prod.ln();
-                prod = 1.0;
-            }
-            let p = if e >= 0.0 { 1.0 / (1.0 + q) } else { q / (1.0 + q) };
-            resid[i] = zi - p;
-            weight[i] = q / ((1.0 + q) * (1.0 + q));
+    }
+    let mut acc = vec![0.0; 2 + k + k * k];
+    let (mut resid, mut weight) = (vec![0.0; m], vec![0.0; m]);
+    let mut prod = 1.0f64;
+    for (i, &e) in eta.iter().enumerate() {
+        let q = (-e.abs()).exp();
+        let zi = z[row(lo + i)];
+        acc[0] += zi * e - e.max(0.0);
+        acc[1] = acc[1].max(e.abs());
+        prod *= 1.0 + q;
+        if (i + 1) % LOG_BLOCK == 0 {
+            acc[0] -= prod.ln();
+            prod = 1.0;
         }
-        acc[0] -= prod.ln();
-        for (a, s) in acc[2..2 + k].iter_mut().enumerate() {
-            *s = dot4(cols.col(a), &resid);
-        }
-        cols.lower_gram(Some(&weight), &mut acc[2 + k..]);
-        acc
-    };
-    let parts: Vec<Vec<f64>> = (0..n.div_ceil(GRAM_CHUNK)).into_par_iter().map(chunk).collect();
+        let p = if e >= 0.0 { 1.0 / (1.0 + q) } else { q / (1.0 + q) };
+        resid[i] = zi - p;
+        weight[i] = q / ((1.0 + q) * (1.0 + q));
+    }
+    acc[0] -= prod.ln();
+    for (a, s) in acc[2..2 + k].iter_mut().enumerate() {
+        *s = dot4(cols.col(a), &resid);
+    }
+    cols.lower_gram(Some(&weight), &mut acc[2 + k..]);
+    acc
+}
+
+/// Partial sums added in the order given, as a [`Pass`].
+fn total<'a>(k: usize, parts: impl Iterator<Item = &'a Vec<f64>>) -> Pass {
     let mut acc = vec![0.0f64; 2 + k + k * k];
-    for part in &parts {
+    for part in parts {
         acc[1] = acc[1].max(part[1]);
         acc[0] += part[0];
         for (a, b) in acc[2..].iter_mut().zip(&part[2..]) {
@@ -97,6 +99,165 @@ fn pass(flat: &[f64], index: Option<&[usize]>, z: &[f64], beta: &Array1<f64>) ->
     }
 }
 
+/// One pass over the rows `index` lists (every row without one), in fixed chunks of
+/// `GRAM_CHUNK` positions, chunks in parallel and added in chunk order.
+fn pass(x: RowMajor, index: Option<&[usize]>, z: &[f64], beta: &Array1<f64>) -> Pass {
+    let n = index.map_or(z.len(), <[usize]>::len);
+    let chunk = |c: usize| partial(x, index, c * GRAM_CHUNK, ((c + 1) * GRAM_CHUNK).min(n), z, beta);
+    let parts: Vec<Vec<f64>> = (0..n.div_ceil(GRAM_CHUNK)).into_par_iter().map(chunk).collect();
+    total(beta.len(), parts.iter())
+}
+
+/// One pass over every row kept per group (`group[i]` is row i's, of `groups`): each chunk of
+/// `GRAM_CHUNK` rows is read once and split by group there, so interleaved groups cost what one
+/// pass costs; group g's part adds its chunks' sums in chunk order.
+fn pass_groups(x: RowMajor, group: &[usize], groups: usize, z: &[f64], beta: &Array1<f64>) -> Vec<Pass> {
+    let n = z.len();
+    let chunk = |c: usize| -> Vec<Vec<f64>> {
+        let mut local = vec![Vec::new(); groups];
+        for i in c * GRAM_CHUNK..((c + 1) * GRAM_CHUNK).min(n) {
+            local[group[i]].push(i);
+        }
+        local.iter().map(|rows| partial(x, Some(rows), 0, rows.len(), z, beta)).collect()
+    };
+    let parts: Vec<Vec<Vec<f64>>> = (0..n.div_ceil(GRAM_CHUNK)).into_par_iter().map(chunk).collect();
+    (0..groups).map(|g| total(beta.len(), parts.iter().map(|p| &p[g]))).collect()
+}
+
+/// Sums per-group passes at one β in group order: the pass over the union of the groups.
+fn sum_passes<'a>(mut parts: impl Iterator<Item = &'a Pass>) -> Pass {
+    let first = parts.next().expect("at least one group");
+    let mut out = Pass { ll: first.ll, score: first.score.clone(), info: first.info.clone(), max_eta: first.max_eta };
+    for p in parts {
+        out.ll += p.ll;
+        out.score += &p.score;
+        out.info += &p.info;
+        out.max_eta = out.max_eta.max(p.max_eta);
+    }
+    out
+}
+
+/// Newton steps whose largest coordinate is below this (relative to max(1, |β|)) are taken without
+/// evaluating the likelihood again: in Newton's quadratic phase the error after such a step is of
+/// the order of its square, far below what any estimate downstream can resolve.
+const STEP_DONE: f64 = 1e-7;
+
+/// Which rows a logistic problem fits.
+#[derive(Clone, Copy)]
+enum Rows<'a> {
+    All,
+    /// The rows an index lists, in its order.
+    Index(&'a [usize]),
+    /// Every row, each pass made per group (row i's is `group[i]`, of `groups`) and kept.
+    Groups { group: &'a [usize], groups: usize },
+}
+
+/// One logistic problem on a row-major design.
+struct Problem<'a> {
+    x: RowMajor<'a>,
+    rows: Rows<'a>,
+    z: &'a [f64],
+    ridge: f64,
+    names: &'a [String],
+}
+
+/// Where Newton stopped: β, the iterations taken, and the last pass evaluated (with its per-group
+/// parts under [`Rows::Groups`]), which is at β or one step of size below [`STEP_DONE`] before it.
+struct Stop {
+    beta: Array1<f64>,
+    iterations: u32,
+    last: Pass,
+    parts: Vec<Pass>,
+    last_beta: Array1<f64>,
+}
+
+impl Problem<'_> {
+    fn index(&self) -> Option<&[usize]> {
+        match self.rows {
+            Rows::Index(ix) => Some(ix),
+            _ => None,
+        }
+    }
+
+    fn pass(&self, beta: &Array1<f64>) -> (Pass, Vec<Pass>) {
+        match self.rows {
+            Rows::Groups { group, groups } => {
+                let parts = pass_groups(self.x, group, groups, self.z, beta);
+                (sum_passes(parts.iter()), parts)
+            }
+            _ => (pass(self.x, self.index(), self.z, beta), Vec::new()),
+        }
+    }
+
+    fn penalty(&self, b: &Array1<f64>) -> f64 {
+        0.5 * self.ridge * b.iter().skip(1).map(|v| v * v).sum::<f64>()
+    }
+
+    fn separation(&self, beta: &Array1<f64>) -> FitError {
+        separation(self.x, self.index(), beta, self.names)
+    }
+
+    /// Newton's method from `beta`, where `cur` (and its `parts`) is the pass at `beta`. Refuses
+    /// a fit whose probabilities went to 0 or 1 (the unpenalised MLE does not exist).
+    fn newton(&self, mut beta: Array1<f64>, (mut cur, mut parts): (Pass, Vec<Pass>)) -> Result<Stop, FitError> {
+        let k = beta.len();
+        let mut obj = cur.ll - self.penalty(&beta);
+        let done = |beta: Array1<f64>, last_beta: Array1<f64>, iterations: u32, last: Pass, parts: Vec<Pass>| {
+            if self.ridge == 0.0 && last.max_eta > ETA_EDGE {
+                return Err(self.separation(&beta));
+            }
+            Ok(Stop { beta, iterations, last, parts, last_beta })
+        };
+        for it in 1..=MAX_ITER {
+            let (mut h, mut g) = (cur.info.clone(), cur.score.clone());
+            for j in 1..k {
+                h[[j, j]] += self.ridge;
+                g[j] -= self.ridge * beta[j];
+            }
+            let l = match cholesky(&h) {
+                Ok(l) => l,
+                Err(_) if it > 1 && cur.max_eta > ETA_EDGE => return Err(self.separation(&beta)),
+                Err(s) => return Err(FitError::singular("the propensity model", self.names, s.index)),
+            };
+            let step = chol_solve(&l, &g);
+            let size = step.iter().fold(0.0f64, |m, s| m.max(s.abs()));
+            let scale = beta.iter().fold(1.0f64, |m, b| m.max(b.abs()));
+            if size <= STEP_DONE * scale {
+                return done(&beta + &step, beta, it, cur, parts);
+            }
+            let mut t = 1.0;
+            let (mut nb, mut next, mut nobj);
+            // Newton steps on this concave objective only need halving far from the optimum.
+            loop {
+                nb = &beta + &(&step * t);
+                next = self.pass(&nb);
+                nobj = next.0.ll - self.penalty(&nb);
+                if nobj >= obj - 1e-12 * obj.abs() || t < 1e-10 {
+                    break;
+                }
+                t *= 0.5;
+            }
+            let change = (nobj - obj).abs();
+            (beta, (cur, parts), obj) = (nb, next, nobj);
+            // A line search that can no longer move β has converged as far as doubles allow.
+            if change <= 1e-13 * (obj.abs() + 1.0) && size * t <= 1e-10 * scale {
+                return done(beta.clone(), beta, it, cur, parts);
+            }
+        }
+        if cur.max_eta > ETA_EDGE / 2.0 {
+            return Err(self.separation(&beta));
+        }
+        Err(FitError::NotConverged { what: "the propensity model (logistic regression)".into(), iterations: MAX_ITER })
+    }
+}
+
+/// The full-sample fit's last pass, made per group of rows: a fit on the rows outside one group
+/// starts Newton there with the other groups' parts summed, instead of a pass of its own.
+pub struct Split {
+    beta: Array1<f64>,
+    parts: Vec<Pass>,
+}
+
 impl Logit {
     /// Fits P(z = 1 | x) = σ(x'β). `x` carries its intercept in column 0, which the ridge
     /// penalty `ridge/2 · ‖β₁..‖²` leaves alone. `start` warm-starts Newton (e.g. from a fit on
@@ -108,55 +269,34 @@ impl Logit {
     /// [`Logit::fit`] on the rows of `x` (and `z`) that `rows` lists, in its order, without
     /// copying them; `None` takes every row.
     pub fn fit_rows(x: &Array2<f64>, rows: Option<&[usize]>, z: ArrayView1<f64>, ridge: f64, start: Option<&Array1<f64>>, names: &[String]) -> Result<Logit, FitError> {
-        let k = x.ncols();
+        let beta = start.cloned().unwrap_or_else(|| Array1::zeros(x.ncols()));
         let x = x.as_standard_layout();
-        let flat = x.as_slice().expect("standard layout");
+        let x = RowMajor::of(x.as_slice().expect("standard layout"), x.ncols());
+        Ok(Logit::solve(x, rows.map_or(Rows::All, Rows::Index), z, ridge, names, beta, None)?.0)
+    }
+
+    /// [`Logit::fit`] with every pass kept per group of rows (row i's group is `group[i]`, of
+    /// `groups`), for [`Logit::refit_without`].
+    pub fn fit_split(x: RowMajor, z: ArrayView1<f64>, ridge: f64, names: &[String], group: &[usize], groups: usize) -> Result<(Logit, Split), FitError> {
+        Logit::solve(x, Rows::Groups { group, groups }, z, ridge, names, Array1::zeros(x.k), None)
+    }
+
+    /// The coefficients of the fit on `rows`, every row outside group `drop` of `split` in row
+    /// order, warm-started where the full-sample fit made its last pass, with the other groups'
+    /// parts of that pass.
+    pub fn refit_without(x: RowMajor, z: ArrayView1<f64>, ridge: f64, names: &[String], split: &Split, drop: usize, rows: &[usize]) -> Result<Array1<f64>, FitError> {
+        let start = sum_passes(split.parts.iter().enumerate().filter(|(g, _)| *g != drop).map(|(_, q)| q));
+        Ok(Logit::solve(x, Rows::Index(rows), z, ridge, names, split.beta.clone(), Some(start))?.0.coef)
+    }
+
+    /// Newton from `beta` (`start`: the pass there, if already made).
+    fn solve(x: RowMajor, rows: Rows, z: ArrayView1<f64>, ridge: f64, names: &[String], beta: Array1<f64>, start: Option<Pass>) -> Result<(Logit, Split), FitError> {
         let z = z.to_vec();
-        let mut beta = start.cloned().unwrap_or_else(|| Array1::zeros(k));
-        let penalty = |b: &Array1<f64>| 0.5 * ridge * b.iter().skip(1).map(|v| v * v).sum::<f64>();
-        let mut cur = pass(flat, rows, &z, &beta);
-        let mut obj = cur.ll - penalty(&beta);
-        for it in 1..=MAX_ITER {
-            let (mut h, mut g) = (cur.info.clone(), cur.score.clone());
-            for j in 1..k {
-                h[[j, j]] += ridge;
-                g[j] -= ridge * beta[j];
-            }
-            let l = match cholesky(&h) {
-                Ok(l) => l,
-                Err(_) if it > 1 && cur.max_eta > ETA_EDGE => return Err(separation(flat, rows, &beta, names)),
-                Err(s) => return Err(FitError::singular("the propensity model", names, s.index)),
-            };
-            let step = chol_solve(&l, &g);
-            let mut t = 1.0;
-            let (mut nb, mut next, mut nobj);
-            // Newton steps on this concave objective only need halving far from the optimum.
-            loop {
-                nb = &beta + &(&step * t);
-                next = pass(flat, rows, &z, &nb);
-                nobj = next.ll - penalty(&nb);
-                if nobj >= obj - 1e-12 * obj.abs() || t < 1e-10 {
-                    break;
-                }
-                t *= 0.5;
-            }
-            let change = (nobj - obj).abs();
-            let dbeta = step.iter().fold(0.0f64, |m, s| m.max((s * t).abs()));
-            let scale = nb.iter().fold(1.0f64, |m, b| m.max(b.abs()));
-            beta = nb;
-            cur = next;
-            obj = nobj;
-            if change <= 1e-13 * (obj.abs() + 1.0) && dbeta <= 1e-10 * scale {
-                if ridge == 0.0 && cur.max_eta > ETA_EDGE {
-                    return Err(separation(flat, rows, &beta, names));
-                }
-                return Ok(Logit { loglik: cur.ll, coef: beta, iterations: it, ridge });
-            }
-        }
-        if cur.max_eta > ETA_EDGE / 2.0 {
-            return Err(separation(flat, rows, &beta, names));
-        }
-        Err(FitError::NotConverged { what: "the propensity model (logistic regression)".into(), iterations: MAX_ITER })
+        let p = Problem { x, rows, z: &z, ridge, names };
+        let first = start.map_or_else(|| p.pass(&beta), |s| (s, Vec::new()));
+        let stop = p.newton(beta, first)?;
+        let logit = Logit { loglik: stop.last.ll, coef: stop.beta, iterations: stop.iterations, ridge };
+        Ok((logit, Split { beta: stop.last_beta, parts: stop.parts }))
     }
 
     /// Fitted probabilities at the rows of `x`.
@@ -166,17 +306,12 @@ impl Logit {
 }
 
 /// The separation error, counting the rows whose fitted probability at `beta` is all but 0 or 1.
-fn separation(flat: &[f64], index: Option<&[usize]>, beta: &Array1<f64>, names: &[String]) -> FitError {
-    let k = beta.len();
-    let all: Vec<usize>;
-    let index = match index {
-        Some(x) => x,
-        None => {
-            all = (0..flat.len() / k).collect();
-            &all
-        }
+fn separation(x: RowMajor, index: Option<&[usize]>, beta: &Array1<f64>, names: &[String]) -> FitError {
+    let eta = |r: usize| x.row(r).iter().zip(beta).map(|(a, b)| a * b).sum::<f64>();
+    let rows = match index {
+        Some(index) => index.iter().filter(|&&r| eta(r).abs() > ETA_EDGE / 2.0).count(),
+        None => (0..x.rows()).filter(|&r| eta(r).abs() > ETA_EDGE / 2.0).count(),
     };
-    let rows = index.iter().filter(|&&r| flat[r * k..(r + 1) * k].iter().zip(beta).map(|(a, b)| a * b).sum::<f64>().abs() > ETA_EDGE / 2.0).count();
     FitError::Separation { rows, covariates: names.join(", ") }
 }
 

@@ -1,7 +1,7 @@
 //! Ordinary least squares with heteroskedasticity-consistent standard errors HC0–HC3
 //! (statsmodels' conventions: HC1 = HC0·n/(n−k), HC2 and HC3 divide by (1−h) and (1−h)²).
 
-use crate::linalg::{xt_v, chol_inverse, chol_solve, cholesky, gram, gram_rows};
+use crate::linalg::{xt_v, chol_inverse, chol_solve, cholesky, gram};
 use super::FitError;
 use ndarray::{Array1, Array2, ArrayView1};
 
@@ -43,18 +43,13 @@ impl Ols {
         Ok(Ols { coef, resid, xtx_inv: chol_inverse(&l) })
     }
 
-    /// [`Ols::fit`] on the rows of `x` and `y` that `rows` lists, in its order, without copying
-    /// them; `resid` follows `rows`.
-    pub fn fit_rows(x: &Array2<f64>, rows: &[usize], y: ArrayView1<f64>, what: &str, names: &[String]) -> Result<Ols, FitError> {
-        let l = cholesky(&gram_rows(x, Some(rows), None)).map_err(|s| FitError::singular(what, names, s.index))?;
-        let k = x.ncols();
-        let mut xty = Array1::zeros(k);
-        for &r in rows {
-            xty.scaled_add(y[r], &x.row(r));
-        }
-        let coef = chol_solve(&l, &xty);
-        let resid = Array1::from_iter(rows.iter().map(|&r| y[r] - x.row(r).dot(&coef)));
-        Ok(Ols { coef, resid, xtx_inv: chol_inverse(&l) })
+    /// The coefficients from the Gram matrix of [X | y] (X'X, with X'y in its last row): the
+    /// normal equations [`Ols::fit`] solves, for fits whose Gram is a sum of parts.
+    pub fn solve_augmented(g: &Array2<f64>, what: &str, names: &[String]) -> Result<Array1<f64>, FitError> {
+        let k = g.nrows() - 1;
+        let xtx = g.slice(ndarray::s![..k, ..k]).to_owned();
+        let l = cholesky(&xtx).map_err(|s| FitError::singular(what, names, s.index))?;
+        Ok(chol_solve(&l, &g.slice(ndarray::s![k, ..k]).to_owned()))
     }
 
     /// (X'X)⁻¹ of the fit.

@@ -63,8 +63,7 @@ fn replicate(ctx: &RunCtx, rep: u64, st: &Setup) -> Result<Vec<(usize, Estimate)
     let mut out = Vec::new();
     let mut fits = Vec::new();
     for (s, scenario) in [(&correct, 0), (&wrong, 3)] {
-        let (full, logit) = nuisance::full(s, &opt).map_err(|e| ExperimentError::Failed(format!("replication {rep}, {}: {e}", SCENARIOS[scenario])))?;
-        let cf = nuisance::cross_fit(s, &fold_of, st.k, &opt, Some(&logit.coef))?;
+        let (full, _, cf) = nuisance::full_and_cross_fit(s, &fold_of, st.k, &opt).map_err(|e| ExperimentError::Failed(format!("replication {rep}, {}: {e}", SCENARIOS[scenario])))?;
         let mut est = vec![estimators::difference_in_means(s)];
         est.extend(estimators::ols_adjustment(s)?.into_iter().filter(|e| e.estimator.ends_with("(HC2)")));
         est.extend(estimators::regression_adjustment(s)?);

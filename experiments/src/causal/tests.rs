@@ -26,7 +26,7 @@ fn gamma_one_bounds_are_aipw_and_bounds_widen_with_gamma() {
     for s in [experimental().unwrap(), observational().unwrap()] {
         let k = 5;
         let fold_of = folds::assign(s.n(), k, None);
-        let cf = nuisance::cross_fit(&s, &fold_of, k, &Options::default(), None).unwrap();
+        let cf = nuisance::cross_fit(&s, &fold_of, k, &Options::default()).unwrap();
         let aipw = &estimators::aipw(&s, &cf, "cf")[0];
         let b1 = sensitivity::ate_bounds(&s, &cf, &fold_of, k, 1.0, OutcomeModel::Linear).unwrap();
         let tol = 1e-9 * aipw.estimate.abs().max(1.0);
@@ -163,7 +163,7 @@ fn spline_expectiles_collapse_at_gamma_one_widen_with_gamma_and_fit_a_curved_out
     for (s, monotone) in [(experimental().unwrap(), true), (observational().unwrap(), false)] {
         let k = 5;
         let fold_of = folds::assign(s.n(), k, None);
-        let cf = nuisance::cross_fit(&s, &fold_of, k, &Options::default(), None).unwrap();
+        let cf = nuisance::cross_fit(&s, &fold_of, k, &Options::default()).unwrap();
         let c = sensitivity::curve(&s, &cf, &fold_of, k, &sensitivity::gamma_grid(3.0, 4), OutcomeModel::Splines(4)).unwrap();
         assert_eq!(c.bounds[0].lower, c.bounds[0].upper, "Γ = 1 identifies the ATE");
         for w in c.bounds.windows(2).filter(|_| monotone) {
@@ -181,7 +181,7 @@ fn spline_expectiles_collapse_at_gamma_one_widen_with_gamma_and_fit_a_curved_out
     let y = Array1::from_shape_fn(n, |i| 3.0 * (2.0 * x[[i, 0]]).sin() + 2.0 * z[i] + rng.random_range(-0.5..0.5));
     let s = Sample::new(y, z, x, vec!["x".into()]).unwrap();
     let fold_of = folds::assign(n, 5, None);
-    let cf = nuisance::cross_fit(&s, &fold_of, 5, &Options::default(), None).unwrap();
+    let cf = nuisance::cross_fit(&s, &fold_of, 5, &Options::default()).unwrap();
     let lin = sensitivity::ate_bounds(&s, &cf, &fold_of, 5, 1.0, OutcomeModel::Linear).unwrap();
     let spl = sensitivity::ate_bounds(&s, &cf, &fold_of, 5, 1.0, OutcomeModel::Splines(6)).unwrap();
     assert!((spl.upper - 2.0).abs() < 3.0 * spl.se_upper, "{spl:?}");
