@@ -179,27 +179,36 @@ pub fn take_rows(a: &Array2<f64>, rows: &[usize]) -> Array2<f64> {
 /// The lower Cholesky factor of a symmetric positive definite `a`. A pivot below `1e-12` times its
 /// diagonal entry counts as singular.
 pub fn cholesky(a: &Array2<f64>) -> Result<Array2<f64>, Singular> {
-    let n = a.nrows();
-    let mut l = Array2::<f64>::zeros((n, n));
-    for j in 0..n {
-        let mut d = a[[j, j]];
-        for k in 0..j {
-            d -= l[[j, k]] * l[[j, k]];
-        }
-        if d.is_nan() || d <= 1e-12 * a[[j, j]].abs() || !d.is_finite() {
-            return Err(Singular { index: j });
-        }
-        let d = d.sqrt();
-        l[[j, j]] = d;
-        for i in j + 1..n {
-            let mut s = a[[i, j]];
+    cholesky_extend(Array2::zeros((0, 0)), |i, j| a[[i, j]], a.nrows())
+}
+
+/// Grows `l`, the lower Cholesky factor of a matrix's leading rows and columns, to its first `m`,
+/// reading entries `a(i, j)` with j ≤ i. Row i depends only on the rows before it and each entry
+/// takes the same operations in the same order however the factor was grown, so a factor grown
+/// row by row (or cut back and regrown) is bit for bit the one [`cholesky`] makes at once.
+pub fn cholesky_extend(l: Array2<f64>, a: impl Fn(usize, usize) -> f64, m: usize) -> Result<Array2<f64>, Singular> {
+    let have = l.nrows();
+    let mut out = Array2::<f64>::zeros((m, m));
+    out.slice_mut(ndarray::s![..have, ..have]).assign(&l);
+    for i in have..m {
+        for j in 0..i {
+            let mut s = a(i, j);
             for k in 0..j {
-                s -= l[[i, k]] * l[[j, k]];
+                s -= out[[i, k]] * out[[j, k]];
             }
-            l[[i, j]] = s / d;
+            out[[i, j]] = s / out[[j, j]];
         }
+        let diag = a(i, i);
+        let mut d = diag;
+        for k in 0..i {
+            d -= out[[i, k]] * out[[i, k]];
+        }
+        if d.is_nan() || d <= 1e-12 * diag.abs() || !d.is_finite() {
+            return Err(Singular { index: i });
+        }
+        out[[i, i]] = d.sqrt();
     }
-    Ok(l)
+    Ok(out)
 }
 
 /// Solves L L' x = b given the lower factor L.
@@ -265,6 +274,21 @@ mod tests {
                 assert!((eye[[i, j]] - f64::from(u8::from(i == j))).abs() < 1e-14);
             }
         }
+    }
+
+    #[test]
+    fn a_factor_grown_cut_back_and_regrown_is_the_one_made_at_once() {
+        let x = Array2::from_shape_fn((40, 12), |(i, j)| ((i * 31 + j * 17) % 23) as f64 / 7.0 - 1.3 + if i == j { 2.0 } else { 0.0 });
+        let a = gram(&x, None);
+        let whole = cholesky(&a).unwrap();
+        let entry = |i: usize, j: usize| a[[i, j]];
+        let mut l = Array2::zeros((0, 0));
+        for m in [3, 4, 9, 12] {
+            l = cholesky_extend(l, entry, m).unwrap();
+        }
+        assert!(l == whole, "grown factor differs from the one-shot factor");
+        let cut = l.slice(ndarray::s![..5, ..5]).to_owned();
+        assert!(cholesky_extend(cut, entry, 12).unwrap() == whole, "regrown factor differs");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! Frank–Wolfe duality gap over every row.
 
 use super::frame::Sample;
-use crate::linalg::{chol_solve, cholesky, mean_sd, Singular};
+use crate::linalg::{chol_solve, cholesky, cholesky_extend, mean_sd};
 use super::ols::Ols;
 use super::{design_names, FitError};
 use super::estimators::Estimate;
@@ -286,15 +286,17 @@ impl<'a> Balancer<'a> {
         w[first] = 1.0;
         let (mut gap, mut target, mut it) = (f64::INFINITY, 0.0, 0);
         let mut aw = cols[0].clone();
-        let mut l = Factor::default();
+        // The working set's Cholesky factor, grown as rows join and cut back where one leaves.
+        let mut l = Array2::zeros((0, 0));
         while it < max_iter {
             it += 1;
             let m = work.len();
-            if l.extend(|r, c| cols[c][work[r]], m).is_err() {
-                break;
-            }
-            let u = l.solve(&self.b.select(Axis(0), &work));
-            let v = l.solve(&Array1::ones(m));
+            l = match cholesky_extend(l, |r, c| cols[c][work[r]], m) {
+                Ok(l) => l,
+                Err(_) => break,
+            };
+            let u = chol_solve(&l, &self.b.select(Axis(0), &work));
+            let v = chol_solve(&l, &Array1::ones(m));
             let goal = &u + &(&v * ((1.0 - u.sum()) / v.sum()));
             let blocking = (0..m).filter(|&r| goal[r] < 0.0).map(|r| (w[work[r]] / (w[work[r]] - goal[r]), r)).min_by(|a, b| a.0.total_cmp(&b.0));
             if let Some((alpha, r)) = blocking {
@@ -304,7 +306,7 @@ impl<'a> Balancer<'a> {
                 w[work[r]] = 0.0;
                 work.remove(r);
                 cols.remove(r);
-                l.truncate(r);
+                l = l.slice(ndarray::s![..r, ..r]).to_owned();
                 continue;
             }
             for (k, &j) in work.iter().enumerate() {
@@ -547,66 +549,6 @@ impl LowRank {
             out.scaled_add(-yi, c);
         }
         out / self.mu
-    }
-}
-
-/// The lower Cholesky factor of the working set's matrix, kept by rows and grown as rows join:
-/// row i depends only on the rows before it, and each entry is computed with the operations of
-/// [`cholesky`] in the same order, so the factor is the one a fresh factorisation would give.
-#[derive(Default)]
-struct Factor {
-    rows: Vec<Vec<f64>>,
-}
-
-impl Factor {
-    /// Adds the rows from the current size to `m` of the matrix with entries `a(i, j)` (read for
-    /// j ≤ i only); `Err` at a non-positive pivot, as [`cholesky`] has it.
-    fn extend(&mut self, a: impl Fn(usize, usize) -> f64, m: usize) -> Result<(), Singular> {
-        for i in self.rows.len()..m {
-            let mut row = Vec::with_capacity(i + 1);
-            for j in 0..i {
-                let mut s = a(i, j);
-                for k in 0..j {
-                    s -= row[k] * self.rows[j][k];
-                }
-                row.push(s / self.rows[j][j]);
-            }
-            let diag = a(i, i);
-            let mut d = diag;
-            for v in &row {
-                d -= v * v;
-            }
-            if d.is_nan() || d <= 1e-12 * diag.abs() || !d.is_finite() {
-                return Err(Singular { index: i });
-            }
-            row.push(d.sqrt());
-            self.rows.push(row);
-        }
-        Ok(())
-    }
-
-    /// Keeps the first `r` rows (a row left the working set; those after it are recomputed).
-    fn truncate(&mut self, r: usize) {
-        self.rows.truncate(r);
-    }
-
-    /// Solves L L' x = b, in [`chol_solve`]'s order of operations.
-    fn solve(&self, b: &Array1<f64>) -> Array1<f64> {
-        let (l, n) = (&self.rows, self.rows.len());
-        let mut y = b.clone();
-        for i in 0..n {
-            for k in 0..i {
-                y[i] -= l[i][k] * y[k];
-            }
-            y[i] /= l[i][i];
-        }
-        for i in (0..n).rev() {
-            for k in i + 1..n {
-                y[i] -= l[k][i] * y[k];
-            }
-            y[i] /= l[i][i];
-        }
-        y
     }
 }
 
