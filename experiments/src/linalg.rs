@@ -18,18 +18,13 @@ pub const GRAM_CHUNK: usize = 4096;
 /// chunks in parallel, and the partial matrices added in chunk order: the same bits on any number
 /// of threads. Within a chunk the rows are transposed to columns and each entry is a [`dot4`].
 pub fn gram(x: &Array2<f64>, w: Option<ArrayView1<f64>>) -> Array2<f64> {
-    gram_rows(x, None, w)
-}
-
-/// [`gram`] over the rows of `x` that `index` lists, in its order (`w` then weighs them by
-/// position in `index`), without copying them; `None` takes every row.
-pub fn gram_rows(x: &Array2<f64>, index: Option<&[usize]>, w: Option<ArrayView1<f64>>) -> Array2<f64> {
     let x = x.as_standard_layout();
     let w = w.map(|w| w.to_vec());
-    gram_of(RowMajor::of(x.as_slice().expect("standard layout"), x.ncols()), index, w.as_deref())
+    gram_of(RowMajor::of(x.as_slice().expect("standard layout"), x.ncols()), None, w.as_deref())
 }
 
-/// [`gram_rows`] of a [`RowMajor`] view.
+/// [`gram`] of a [`RowMajor`] view, over the rows `index` lists in its order (`w` then weighs them
+/// by position in `index`); `None` takes every row.
 pub fn gram_of(x: RowMajor, index: Option<&[usize]>, w: Option<&[f64]>) -> Array2<f64> {
     let k = x.k;
     let n = index.map_or(x.rows(), <[usize]>::len);
@@ -158,22 +153,6 @@ pub fn xt_v(x: &Array2<f64>, v: ArrayView1<f64>) -> Array1<f64> {
         }
     }
     Array1::from(out)
-}
-
-/// The rows `rows` of a row-major matrix, copied in order (ndarray's `select` copies row by row
-/// through a slower general path).
-pub fn take_rows(a: &Array2<f64>, rows: &[usize]) -> Array2<f64> {
-    let k = a.ncols();
-    match a.as_slice() {
-        Some(flat) => {
-            let mut v = Vec::with_capacity(rows.len() * k);
-            for &i in rows {
-                v.extend_from_slice(&flat[i * k..(i + 1) * k]);
-            }
-            Array2::from_shape_vec((rows.len(), k), v).expect("rows × k")
-        }
-        None => a.select(Axis(0), rows),
-    }
 }
 
 /// The lower Cholesky factor of a symmetric positive definite `a`. A pivot below `1e-12` times its

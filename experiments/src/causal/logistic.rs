@@ -263,16 +263,10 @@ impl Logit {
     /// penalty `ridge/2 · ‖β₁..‖²` leaves alone. `start` warm-starts Newton (e.g. from a fit on
     /// more data); the answer does not depend on it beyond the convergence tolerance.
     pub fn fit(x: &Array2<f64>, z: ArrayView1<f64>, ridge: f64, start: Option<&Array1<f64>>, names: &[String]) -> Result<Logit, FitError> {
-        Logit::fit_rows(x, None, z, ridge, start, names)
-    }
-
-    /// [`Logit::fit`] on the rows of `x` (and `z`) that `rows` lists, in its order, without
-    /// copying them; `None` takes every row.
-    pub fn fit_rows(x: &Array2<f64>, rows: Option<&[usize]>, z: ArrayView1<f64>, ridge: f64, start: Option<&Array1<f64>>, names: &[String]) -> Result<Logit, FitError> {
         let beta = start.cloned().unwrap_or_else(|| Array1::zeros(x.ncols()));
         let x = x.as_standard_layout();
         let x = RowMajor::of(x.as_slice().expect("standard layout"), x.ncols());
-        Ok(Logit::solve(x, rows.map_or(Rows::All, Rows::Index), z, ridge, names, beta, None)?.0)
+        Ok(Logit::solve(x, Rows::All, z, ridge, names, beta, None)?.0)
     }
 
     /// [`Logit::fit`] with every pass kept per group of rows (row i's group is `group[i]`, of

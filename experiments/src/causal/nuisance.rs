@@ -80,9 +80,9 @@ fn predict(x: RowMajor, model_of: impl Fn(usize) -> usize + Sync, models: &[Coef
 /// The full-sample nuisances and propensity fit, and with `folds` = (fold of each row, K) the
 /// cross-fitted nuisances: row i's predictions from models fitted on the other folds.
 ///
-/// The passes are shared. The propensity fit's last pass is made per fold, and fold f's fit
-/// starts Newton from the full-sample β with the other folds' parts summed (in fold order), so it
-/// needs no pass of its own to begin. The outcome regressions solve normal equations whose X'X
+/// The passes are shared. The propensity fit keeps each pass per fold, and fold f's fit starts
+/// Newton where the full-sample fit made its last pass, with the other folds' parts summed (in
+/// fold order), so it needs no pass of its own to begin. The outcome regressions solve normal equations whose X'X
 /// and X'y are sums of per-(fold, arm) parts from one Gram of [X | y]. Folds fit in parallel and
 /// every sum has a fixed order: the result does not depend on threads.
 fn fit(s: &Sample, folds: Option<(&[usize], usize)>, opt: &Options) -> Result<(Nuisances, Logit, Option<Nuisances>), FitError> {
