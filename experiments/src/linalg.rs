@@ -169,23 +169,21 @@ pub fn cholesky_extend(l: Array2<f64>, a: impl Fn(usize, usize) -> f64, m: usize
     let have = l.nrows();
     let mut out = Array2::<f64>::zeros((m, m));
     out.slice_mut(ndarray::s![..have, ..have]).assign(&l);
+    let flat = out.as_slice_mut().expect("a new matrix is contiguous");
     for i in have..m {
+        let (above, rest) = flat.split_at_mut(i * m);
+        let row = &mut rest[..m];
         for j in 0..i {
-            let mut s = a(i, j);
-            for k in 0..j {
-                s -= out[[i, k]] * out[[j, k]];
-            }
-            out[[i, j]] = s / out[[j, j]];
+            let lj = &above[j * m..j * m + j];
+            let s = row[..j].iter().zip(lj).fold(a(i, j), |s, (x, y)| s - x * y);
+            row[j] = s / above[j * m + j];
         }
         let diag = a(i, i);
-        let mut d = diag;
-        for k in 0..i {
-            d -= out[[i, k]] * out[[i, k]];
-        }
+        let d = row[..i].iter().fold(diag, |d, x| d - x * x);
         if d.is_nan() || d <= 1e-12 * diag.abs() || !d.is_finite() {
             return Err(Singular { index: i });
         }
-        out[[i, i]] = d.sqrt();
+        row[i] = d.sqrt();
     }
     Ok(out)
 }

@@ -8,38 +8,11 @@ use crate::linalg::{chol_solve, cholesky, cholesky_extend, mean_sd};
 use super::ols::Ols;
 use super::{design_names, FitError};
 use super::estimators::Estimate;
+pub use super::kernel::Bandwidth;
+use super::kernel::{kernel_mean, kernel_row_means, Points, Stored};
 use ndarray::{Array1, Array2, Axis};
 use rayon::prelude::*;
 use serde::Serialize;
-
-/// The Gaussian kernel's bandwidth γ in k(x, x') = exp(−‖x − x'‖²/(2γ²)).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Bandwidth {
-    Fixed(f64),
-    /// The mean of the kernels with γ ∈ {1, 3, 10}.
-    Mean,
-}
-
-impl Bandwidth {
-    pub fn parse(s: &str) -> Result<Bandwidth, String> {
-        match s {
-            "mean" => Ok(Bandwidth::Mean),
-            _ => s.parse::<f64>().ok().filter(|g| *g > 0.0).map(Bandwidth::Fixed).ok_or_else(|| format!("kernel bandwidth `{s}` is neither `mean` nor a positive number")),
-        }
-    }
-
-    fn kernel(self, d2: f64) -> f64 {
-        match self {
-            Bandwidth::Fixed(g) => (-d2 / (2.0 * g * g)).exp(),
-            Bandwidth::Mean => {
-                // exp(−d²/2) = exp(−d²/18)⁹, by three squarings and a product: one exp fewer.
-                let e3 = (-d2 / 18.0).exp();
-                let e3_4 = (e3 * e3) * (e3 * e3);
-                (e3_4 * e3_4 * e3 + e3 + (-d2 / 200.0).exp()) / 3.0
-            }
-        }
-    }
-}
 
 /// Columns scaled to mean 0 and standard deviation 1 (n denominator) over all rows; a constant
 /// column becomes 0.
@@ -51,135 +24,6 @@ pub fn standardise(x: &Array2<f64>) -> Array2<f64> {
         c.mapv_inplace(|v| if sd > 0.0 { (v - m) / sd } else { 0.0 });
     }
     out
-}
-
-fn dist2(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(u, v)| (u - v) * (u - v)).sum()
-}
-
-/// The rows of a matrix as slices.
-fn rows(a: &Array2<f64>) -> Vec<&[f64]> {
-    match a.as_slice() {
-        Some(flat) => flat.chunks_exact(a.ncols().max(1)).take(a.nrows()).collect(),
-        None => a.rows().into_iter().map(|r| r.to_slice().expect("rows of a standard-layout matrix")).collect(),
-    }
-}
-
-/// Row means of the kernel between `a`'s rows and `b`'s rows: (1/|b|) Σ_i k(a_j, b_i).
-fn kernel_row_means(a: &Array2<f64>, b: &Array2<f64>, bw: Bandwidth) -> Array1<f64> {
-    let m = b.nrows() as f64;
-    let (ra, rb) = (rows(a), rows(b));
-    let v: Vec<f64> = ra.par_iter().map(|r| rb.iter().map(|q| bw.kernel(dist2(r, q))).sum::<f64>() / m).collect();
-    Array1::from(v)
-}
-
-/// The mean of the kernel over all pairs of `a`'s rows, (1/n²) Σᵢ Σⱼ k(aᵢ, aⱼ): each pair once
-/// (k is symmetric), rows in parallel, row sums added in row order.
-fn kernel_mean(a: &Array2<f64>, bw: Bandwidth) -> f64 {
-    let (n, ra) = (a.nrows(), rows(a));
-    let sums: Vec<f64> = (0..n).into_par_iter().map(|i| 2.0 * (0..i).map(|j| bw.kernel(dist2(ra[i], ra[j]))).sum::<f64>() + bw.kernel(0.0)).collect();
-    sums.iter().sum::<f64>() / (n as f64 * n as f64)
-}
-
-/// K + ridge·I for the rows of `a`, its lower triangle stored packed by rows (row i holds
-/// columns 0..=i): each pair's kernel computed once, and a product reads each entry once.
-struct Stored {
-    n: usize,
-    data: Vec<f64>,
-    /// Row ranges of the product's parallel tasks, each about the same number of entries; fixed
-    /// by n alone, so the product's sums do not depend on threads.
-    blocks: Vec<(usize, usize)>,
-}
-
-/// Parallel tasks of a [`Stored`] product.
-const PRODUCT_BLOCKS: usize = 16;
-
-impl Stored {
-    fn new(a: &Array2<f64>, bw: Bandwidth, ridge: f64) -> Stored {
-        let (n, ra) = (a.nrows(), rows(a));
-        let mut data = vec![0.0; n * (n + 1) / 2];
-        let mut rows: Vec<(usize, &mut [f64])> = Vec::with_capacity(n);
-        let mut rest = &mut data[..];
-        for i in 0..n {
-            let (row, tail) = rest.split_at_mut(i + 1);
-            rows.push((i, row));
-            rest = tail;
-        }
-        rows.into_par_iter().for_each(|(i, row)| {
-            for (j, v) in row.iter_mut().enumerate() {
-                *v = bw.kernel(dist2(ra[i], ra[j])) + if i == j { ridge } else { 0.0 };
-            }
-        });
-        let mut blocks = Vec::with_capacity(PRODUCT_BLOCKS);
-        let (per, mut lo) = (data.len().div_ceil(PRODUCT_BLOCKS).max(1), 0);
-        for i in 0..n {
-            if (i + 1) * (i + 2) / 2 >= per * (blocks.len() + 1) || i + 1 == n {
-                blocks.push((lo, i + 1));
-                lo = i + 1;
-            }
-        }
-        Stored { n, data, blocks }
-    }
-
-    /// Row i's entries in columns 0..=i.
-    fn lower(&self, i: usize) -> &[f64] {
-        &self.data[i * (i + 1) / 2..(i + 1) * (i + 2) / 2]
-    }
-
-    fn diagonal(&self, i: usize) -> f64 {
-        self.lower(i)[i]
-    }
-
-    /// Row i whole (the columns past i read down column i).
-    fn row(&self, i: usize) -> Vec<f64> {
-        let mut r = self.lower(i).to_vec();
-        r.extend((i + 1..self.n).map(|j| self.lower(j)[i]));
-        r
-    }
-
-    /// (K + ridge·I)v from the lower triangle: each block of rows adds Σ_{j≤i} a_ij v_j to row i
-    /// and scatters a_ij v_i to the rows j < i in a vector of its own; row i's total is its own
-    /// sum plus the blocks' scattered parts, added in block order.
-    fn matvec(&self, v: &Array1<f64>) -> Array1<f64> {
-        let v = v.as_slice().expect("contiguous");
-        let parts: Vec<(Vec<f64>, Vec<f64>)> = self
-            .blocks
-            .par_iter()
-            .map(|&(lo, hi)| {
-                let (mut own, mut spread) = (Vec::with_capacity(hi - lo), vec![0.0; hi]);
-                for i in lo..hi {
-                    let row = self.lower(i);
-                    let (below, diag) = row.split_at(i);
-                    let vi = v[i];
-                    let mut s = [0.0f64; 4];
-                    let (rows, tail) = (below.chunks_exact(4), below.len() / 4 * 4);
-                    for ((k, vj), t) in rows.zip(v.chunks_exact(4)).zip(spread.chunks_exact_mut(4)) {
-                        for l in 0..4 {
-                            s[l] += k[l] * vj[l];
-                            t[l] += k[l] * vi;
-                        }
-                    }
-                    let mut rest = diag[0] * vi;
-                    for j in tail..i {
-                        rest += below[j] * v[j];
-                        spread[j] += below[j] * vi;
-                    }
-                    own.push((s[0] + s[1]) + (s[2] + s[3]) + rest);
-                }
-                (own, spread)
-            })
-            .collect();
-        let mut out = Vec::with_capacity(self.n);
-        for (own, _) in &parts {
-            out.extend_from_slice(own);
-        }
-        for (_, spread) in &parts {
-            for (o, t) in out.iter_mut().zip(spread) {
-                *o += t;
-            }
-        }
-        Array1::from(out)
-    }
 }
 
 /// A dense solver's state: weights, (K + ridge·I)w, products so far, and the last gap and target.
@@ -216,28 +60,34 @@ pub struct Convergence {
 /// Minimises MMD²(w) + ridge·‖w‖² = w'(K + ridge·I)w − 2w'b + c, with K = K(source, source),
 /// b = K(source, target)·1/m and c = 1'K(target, target)1/m². A positive ridge makes the minimiser
 /// unique (duplicate rows otherwise leave a face of optima) and moves MMD² by at most `ridge`,
-/// since ‖w‖² ≤ 1 on the simplex. Kernel columns are computed only for rows that enter the
-/// working set, so n × n is never stored.
-pub struct Balancer<'a> {
-    source: &'a Array2<f64>,
+/// since ‖w‖² ≤ 1 on the simplex. The active set computes kernel columns only for rows that
+/// enter its working set; the dense solvers store the lower triangle, n(n + 1)/2 numbers.
+pub struct Balancer {
+    source: Points,
     bw: Bandwidth,
     ridge: f64,
     b: Array1<f64>,
     c: f64,
 }
 
-impl<'a> Balancer<'a> {
-    pub fn new(source: &'a Array2<f64>, target: &Array2<f64>, bw: Bandwidth, ridge: f64) -> Balancer<'a> {
-        let b = kernel_row_means(source, target, bw);
-        let c = kernel_mean(target, bw);
+impl Balancer {
+    pub fn new(source: &Array2<f64>, target: &Array2<f64>, bw: Bandwidth, ridge: f64) -> Balancer {
+        let (source, target) = (Points::new(source), Points::new(target));
+        let b = kernel_row_means(&source, &target, bw);
+        let c = kernel_mean(&target, bw);
         Balancer { source, bw, ridge, b, c }
     }
 
-    /// Column j of K + ridge·I.
-    fn column(&self, j: usize) -> Array1<f64> {
-        let rs = rows(self.source);
-        let v: Vec<f64> = (0..rs.len()).into_par_iter().map(|i| self.bw.kernel(dist2(rs[i], rs[j])) + if i == j { self.ridge } else { 0.0 }).collect();
-        Array1::from(v)
+    /// Columns `js` of K + ridge·I, computed in parallel.
+    fn columns(&self, js: &[usize]) -> Vec<Array1<f64>> {
+        js.par_iter()
+            .map(|&j| {
+                let mut v = Array1::zeros(self.source.n);
+                self.source.kernel_to(self.source.row(j), 0, self.bw, v.as_slice_mut().expect("contiguous"));
+                v[j] += self.ridge;
+                v
+            })
+            .collect()
     }
 
     /// MMD²(w) without the ridge, given (K + ridge·I)w.
@@ -259,7 +109,7 @@ impl<'a> Balancer<'a> {
     /// `FACE_BUDGET` products (fast when most rows keep weight), then, if the gap is not yet
     /// closed, accelerated projected gradient from where they stopped (slower, never stalls).
     fn dense(&self, tol: f64, max_iter: u32) -> (Array1<f64>, Convergence) {
-        let a = Stored::new(self.source, self.bw, self.ridge);
+        let a = Stored::new(&self.source, self.bw, self.ridge);
         let w = Array1::from_elem(a.n, 1.0 / a.n as f64);
         let aw = a.matvec(&w);
         let source_mean = aw.mean().expect("source rows") - self.ridge / a.n as f64;
@@ -281,7 +131,7 @@ impl<'a> Balancer<'a> {
         let n = self.b.len();
         let first = (0..n).max_by(|&i, &j| self.b[i].total_cmp(&self.b[j]).then(j.cmp(&i))).expect("source rows");
         let mut work = vec![first];
-        let mut cols = vec![self.column(first)];
+        let mut cols = self.columns(&[first]);
         let mut w = Array1::zeros(n);
         w[first] = 1.0;
         let (mut gap, mut target, mut it) = (f64::INFINITY, 0.0, 0);
@@ -312,10 +162,7 @@ impl<'a> Balancer<'a> {
             for (k, &j) in work.iter().enumerate() {
                 w[j] = goal[k];
             }
-            aw = Array1::zeros(n);
-            for (k, &j) in work.iter().enumerate() {
-                aw.scaled_add(w[j], &cols[k]);
-            }
+            aw = add_columns(Array1::zeros(n), work.iter().zip(&cols).map(|(&j, c)| (w[j], c)));
             let g = 2.0 * (&aw - &self.b);
             let mu = g.dot(&w);
             gap = (mu - g.iter().copied().fold(f64::INFINITY, f64::min)).max(0.0);
@@ -323,7 +170,9 @@ impl<'a> Balancer<'a> {
             if gap <= target {
                 break;
             }
-            let mut enter: Vec<usize> = (0..n).filter(|&j| w[j] == 0.0 && g[j] < mu && !work.contains(&j)).collect();
+            let mut working = vec![false; n];
+            work.iter().for_each(|&j| working[j] = true);
+            let mut enter: Vec<usize> = (0..n).filter(|&j| w[j] == 0.0 && g[j] < mu && !working[j]).collect();
             enter.sort_by(|&i, &j| g[i].total_cmp(&g[j]).then(i.cmp(&j)));
             enter.truncate(32);
             if enter.is_empty() {
@@ -332,12 +181,10 @@ impl<'a> Balancer<'a> {
             if work.len() + enter.len() > MAX_WORKING_SET {
                 return None;
             }
-            for j in enter {
-                work.push(j);
-                cols.push(self.column(j));
-            }
+            cols.extend(self.columns(&enter));
+            work.extend(enter);
         }
-        Some(self.report("active set", w, aw, it, gap, target, kernel_mean(self.source, self.bw)))
+        Some(self.report("active set", w, aw, it, gap, target, kernel_mean(&self.source, self.bw)))
     }
 
     /// The convergence report for weights `w` with (K + ridge·I)w = `aw`.
@@ -358,8 +205,8 @@ impl<'a> Balancer<'a> {
     }
     /// Gradient projection with preconditioned conjugate gradients on faces (after Moré and
     /// Toraldo), on the stored kernel matrix, from `start`. Each round takes projected
-    /// gradient steps while the support changes (rows enter and leave; the first trial is the exact minimiser along the
-    /// gradient's sum-zero part), then minimises on the support it left under the sum constraint
+    /// gradient steps (Barzilai–Borwein lengths; the very first is the exact minimiser along the
+    /// gradient's sum-zero part) while the support changes and the steps still pay, then minimises on the support it left under the sum constraint
     /// alone (conjugate gradients projected on Σw = 1, preconditioned by [`LowRank`], stopped once
     /// the residual has shrunk tenfold or the gradient is level), and searches along the
     /// projection onto the simplex of the way to that point. Iterations count matrix–vector
@@ -371,7 +218,7 @@ impl<'a> Balancer<'a> {
         let Progress { mut w, mut aw, mut it, .. } = start;
         let mut step = 0.0;
         // The projected search from `w` along `to − w` (Armijo); the last trial is taken regardless.
-        let search = |w: &Array1<f64>, aw: &Array1<f64>, to: &Array1<f64>, it: &mut u32| -> (Array1<f64>, Array1<f64>, f64) {
+        let search = |w: &Array1<f64>, aw: &Array1<f64>, to: &Array1<f64>, it: &mut u32| -> (Array1<f64>, Array1<f64>) {
             let g = 2.0 * (aw - &self.b);
             let f = objective(w, aw);
             let mut t = 1.0;
@@ -380,34 +227,55 @@ impl<'a> Balancer<'a> {
                 let anext = a.matvec(&next);
                 *it += 1;
                 if objective(&next, &anext) <= f + 1e-4 * g.dot(&(&next - w)) || t < 1e-12 {
-                    return (next, anext, t);
+                    return (next, anext);
                 }
                 t *= 0.5;
             }
         };
+        // Whether `aw` is a product of `w` rather than carried by the conjugate gradients'
+        // recurrence: the gap that stops the solver is always measured on a fresh product.
+        let mut fresh = true;
         let (gap, target) = loop {
             let g = 2.0 * (&aw - &self.b);
             let gap = (g.dot(&w) - g.iter().copied().fold(f64::INFINITY, f64::min)).max(0.0);
             let target = tol * (objective(&w, &aw) + self.c).max(0.0);
             if gap <= target || it >= max_iter {
-                break (gap, target);
+                if fresh {
+                    break (gap, target);
+                }
+                aw = a.matvec(&w);
+                it += 1;
+                fresh = true;
+                continue;
             }
-            // Projected gradient steps while the support keeps changing (at most PG_STEPS).
+            // Projected gradient steps while the support keeps changing (at most PG_STEPS) and each
+            // still lowers the objective by a tenth of the round's best.
             if step == 0.0 {
                 let d = &g - g.mean().expect("rows");
                 let ad = a.matvec(&d);
                 it += 1;
                 step = 0.5 * d.dot(&d) / d.dot(&ad).max(f64::MIN_POSITIVE);
             }
+            let mut f = objective(&w, &aw);
+            let mut best_drop = 0.0f64;
             for _ in 0..PG_STEPS {
                 let g = 2.0 * (&aw - &self.b);
                 let before = w.mapv(|v| v > 0.0);
-                let (next, anext, taken) = search(&w, &aw, &(&w - &(&g * step)), &mut it);
+                let (next, anext) = search(&w, &aw, &(&w - &(&g * step)), &mut it);
+                fresh = true;
+                // Barzilai–Borwein: the next step is s's/s'y for the step s just taken and the
+                // gradient's change y = 2As, known from the products already made.
+                let s = &next - &w;
+                let sy = 2.0 * s.dot(&(&anext - &aw));
+                step = if sy > 0.0 { s.dot(&s) / sy } else { 2.0 * step };
                 (w, aw) = (next, anext);
-                step *= if taken == 1.0 { 2.0 } else { taken };
-                if w.mapv(|v| v > 0.0) == before || it >= max_iter {
+                let f_next = objective(&w, &aw);
+                let drop = f - f_next;
+                f = f_next;
+                if w.mapv(|v| v > 0.0) == before || drop <= PG_SLOWDOWN * best_drop || it >= max_iter {
                     break;
                 }
+                best_drop = best_drop.max(drop);
             }
             // Conjugate gradients on the support, with the preconditioner restricted to it and made
             // to keep Σw: z = N r − N1 (1'N r)/(1'N 1).
@@ -441,8 +309,14 @@ impl<'a> Balancer<'a> {
                     break;
                 }
             }
-            if x != w {
-                (w, aw, _) = search(&w, &aw, &x, &mut it);
+            // A point inside the simplex that lowers the objective is taken as it is, with the
+            // product the recurrence carried; otherwise search along the projected way to it.
+            let g = 2.0 * (&aw - &self.b);
+            if x.iter().all(|v| *v >= 0.0) && objective(&x, &ax) <= objective(&w, &aw) + 1e-4 * g.dot(&(&x - &w)) {
+                (w, aw, fresh) = (x, ax, false);
+            } else if x != w {
+                (w, aw) = search(&w, &aw, &x, &mut it);
+                fresh = true;
             }
         };
         Progress { w, aw, it, gap, target }
@@ -544,18 +418,33 @@ impl LowRank {
     fn apply(&self, v: &Array1<f64>) -> Array1<f64> {
         let ltv = Array1::from(self.l.par_iter().map(|c| c.dot(v)).collect::<Vec<f64>>());
         let y = chol_solve(&self.inner, &ltv);
-        let mut out = v.clone();
-        for (c, yi) in self.l.iter().zip(&y) {
-            out.scaled_add(-yi, c);
-        }
-        out / self.mu
+        add_columns(v.clone(), self.l.iter().zip(&y).map(|(c, yi)| (-yi, c))) / self.mu
     }
+}
+
+/// `to` + Σ aₖcₖ for the pairs (aₖ, cₖ), each entry's terms added in the pairs' order; stretches
+/// of entries in parallel.
+fn add_columns<'c>(mut to: Array1<f64>, terms: impl Iterator<Item = (f64, &'c Array1<f64>)>) -> Array1<f64> {
+    let terms: Vec<(f64, &[f64])> = terms.map(|(a, c)| (a, c.as_slice().expect("contiguous"))).collect();
+    to.as_slice_mut().expect("contiguous").par_chunks_mut(1024).enumerate().for_each(|(k, out)| {
+        let lo = k * 1024;
+        for (a, c) in &terms {
+            for (o, x) in out.iter_mut().zip(&c[lo..]) {
+                *o += a * x;
+            }
+        }
+    });
+    to
 }
 
 /// Products the face solver may spend before accelerated projected gradient takes over.
 const FACE_BUDGET: u32 = 1000;
 /// Projected gradient steps per face round at most.
 const PG_STEPS: usize = 10;
+/// A face round's projected gradient steps stop once one lowers the objective by less than this
+/// fraction of the round's best step (Moré and Toraldo's rule): the face has settled enough for
+/// conjugate gradients.
+const PG_SLOWDOWN: f64 = 0.1;
 /// Columns of the conjugate gradients' low-rank preconditioner.
 const PRECONDITIONER_RANK: usize = 200;
 

@@ -7,6 +7,7 @@ pub mod estimators;
 pub mod folds;
 pub mod frame;
 pub mod ipm;
+mod kernel;
 pub mod lalonde;
 pub mod logistic;
 pub mod nuisance;
