@@ -287,3 +287,29 @@ def test_a_named_notebook_pins_its_dependencies(tmp_path):
     progress = "".join(m["content"]["text"] for m in every if m["msg_type"] == "stream" and m["content"]["name"] == "stderr")
     assert re.search(r"Compiling itoa v1\.0\.10", progress), progress
     assert re.search(r'name = "itoa"\nversion = "1.0.10"', lock.read_text())
+
+
+def test_a_fresh_kernel_reuses_the_last_dep_build_until_the_source_changes(tmp_path):
+    """A `:dep` path crate built by one kernel is not rebuilt by the next kernel on the same store
+    (the build directory is seeded from the store's cache); after its source changes, it is."""
+    crate = tmp_path / "tiny"
+    (crate / "src").mkdir(parents=True)
+    (crate / "Cargo.toml").write_text('[package]\nname = "tiny"\nversion = "0.1.0"\nedition = "2021"\n')
+    (crate / "src" / "lib.rs").write_text("pub fn answer() -> u32 { 7 }\n")
+    env = {**os.environ, "REPRISE_STORE": str(tmp_path / "store")}
+
+    def session():
+        with started(env=env) as (_, kc):
+            reply, out = run(kc, f':dep tiny = {{ path = "{crate}" }}\nlet v: u32 = tiny::answer();\nv')
+            assert reply["content"]["status"] == "ok", reply["content"]
+            value = [m for m in out if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"]
+            progress = "".join(m["content"]["text"] for m in out if m["msg_type"] == "stream" and m["content"]["name"] == "stderr")
+            return value, progress
+
+    value, progress = session()
+    assert value == "7" and "Compiling tiny v0.1.0" in progress, progress
+    value, progress = session()
+    assert value == "7" and "Compiling tiny" not in progress, progress
+    (crate / "src" / "lib.rs").write_text("pub fn answer() -> u32 { 8 }\n")
+    value, progress = session()
+    assert value == "8" and "Compiling tiny v0.1.0" in progress, progress

@@ -1,6 +1,8 @@
 //! The Jupyter kernel: five ZMQ sockets (pure-Rust `zeromq`), signed messages, busy/idle around
 //! every request, and the shell/control handlers; cells go to the `Engine`.
 
+#[cfg(feature = "notebook")]
+mod build_seed;
 mod connection;
 pub mod emit;
 pub mod engine;

@@ -4,6 +4,7 @@
 //! notebook's `:dep`s pinned by a Cargo.lock.
 
 use super::emit::{Emit, Recorder};
+use super::build_seed;
 use super::engine::{EngineConfig, Interrupter, Outcome};
 use crossbeam_channel::{Receiver, Sender, select};
 use evcxr::{CommandContext, Error as EvcxrError};
@@ -91,6 +92,10 @@ pub struct RustCells {
     items_defined: bool,
     /// ... and the current runtime process has the panic hook.
     prelude_loaded: bool,
+    /// The `:dep` build shared across kernels ([`build_seed`]), planted before this kernel's first.
+    seed: PathBuf,
+    /// When the seed was planted (`None`: not yet, or there was none).
+    planted: Option<Option<std::time::SystemTime>>,
 }
 
 /// Sets an environment variable unless it already holds `value`. The kernel calls this before it
@@ -155,7 +160,8 @@ impl RustCells {
         });
         let lock_target = cfg.notebook.as_ref().map(|n| cfg.repo.join("lockfiles/notebooks").join(format!("{n}.Cargo.lock")));
         let pending_lock = lock_target.as_ref().and_then(|p| std::fs::read(p).ok());
-        RustCells { ready, cell, flush: flush_tx, notice, pending_lock, lock_target, interrupt, items_defined: false, prelude_loaded: false }
+        let seed = build_seed::seed_dir(&cache);
+        RustCells { ready, cell, flush: flush_tx, notice, pending_lock, lock_target, interrupt, items_defined: false, prelude_loaded: false, seed, planted: None }
     }
 
     /// Waits for evcxr, then runs `f` on it.
@@ -243,6 +249,12 @@ impl RustCells {
             c.panic = None;
         }
         let adds_dep = code.lines().any(|l| l.trim_start().starts_with(":dep"));
+        if adds_dep && self.planted.is_none() {
+            let seed = self.seed.clone();
+            let at = self.seed.is_dir().then(std::time::SystemTime::now);
+            let _ = self.with_ctx(|ctx| Self::compile_dir(ctx).map(|dir| build_seed::plant(&seed, &dir)));
+            self.planted = Some(at);
+        }
         let result = self.with_ctx(|ctx| {
             let vars: Vec<String> = ctx.variables_and_types().map(|(n, _)| n.to_string()).collect();
             // Registry dependencies compiled once are reused by every later kernel (evcxr's
@@ -272,6 +284,12 @@ impl RustCells {
         if adds_dep && let Some(target) = self.lock_target.clone() && let Some(lock) = self.cargo_lock() {
             let _ = std::fs::create_dir_all(target.parent().unwrap());
             let _ = std::fs::write(&target, lock);
+        }
+        if adds_dep && result.is_ok() {
+            let (seed, planted) = (self.seed.clone(), self.planted.flatten());
+            let _ = self.with_ctx(|ctx| {
+                Self::compile_dir(ctx).filter(|dir| planted.is_none_or(|t| build_seed::rebuilt(dir, t))).map(|dir| build_seed::save(&seed, &dir))
+            });
         }
         match result {
             Ok(outputs) => {
