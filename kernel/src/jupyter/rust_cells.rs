@@ -136,6 +136,13 @@ impl RustCells {
         if let Some(n) = &notice {
             eprintln!("reprise kernel: note: {n}");
         }
+        // evcxr's compiler cache keys a crate by its command line alone and leaves out only
+        // incremental builds, which cargo makes of path crates; with CARGO_INCREMENTAL=0 inherited
+        // (CI sets it), it would hand back a path crate's old build after its source changed.
+        if std::env::var_os("CARGO_INCREMENTAL").is_some() {
+            // SAFETY: as in `set_env`: the first engine removes it before other threads start.
+            unsafe { std::env::remove_var("CARGO_INCREMENTAL") };
+        }
         // Ignore the user's evcxr configuration (init.evcxr, prelude.rs): sessions must replay anywhere.
         let config_dir = cache.join("evcxr-config");
         let _ = std::fs::create_dir_all(&config_dir);
