@@ -94,8 +94,10 @@ pub struct RustCells {
     prelude_loaded: bool,
     /// The `:dep` build shared across kernels ([`build_seed`]), planted before this kernel's first.
     seed: PathBuf,
-    /// When the seed was planted (`None`: not yet, or there was none).
-    planted: Option<Option<std::time::SystemTime>>,
+    seed_planted: bool,
+    /// Since when the seed holds this kernel's build: later `:dep` cells save it only if cargo
+    /// rebuilt something.
+    seed_current_since: Option<std::time::SystemTime>,
 }
 
 /// Sets an environment variable unless it already holds `value`. The kernel calls this before it
@@ -168,7 +170,7 @@ impl RustCells {
         let lock_target = cfg.notebook.as_ref().map(|n| cfg.repo.join("lockfiles/notebooks").join(format!("{n}.Cargo.lock")));
         let pending_lock = lock_target.as_ref().and_then(|p| std::fs::read(p).ok());
         let seed = build_seed::seed_dir(&cache);
-        RustCells { ready, cell, flush: flush_tx, notice, pending_lock, lock_target, interrupt, items_defined: false, prelude_loaded: false, seed, planted: None }
+        RustCells { ready, cell, flush: flush_tx, notice, pending_lock, lock_target, interrupt, items_defined: false, prelude_loaded: false, seed, seed_planted: false, seed_current_since: None }
     }
 
     /// Waits for evcxr, then runs `f` on it.
@@ -256,11 +258,11 @@ impl RustCells {
             c.panic = None;
         }
         let adds_dep = code.lines().any(|l| l.trim_start().starts_with(":dep"));
-        if adds_dep && self.planted.is_none() {
+        if adds_dep && !self.seed_planted {
             let seed = self.seed.clone();
-            let at = self.seed.is_dir().then(std::time::SystemTime::now);
+            self.seed_current_since = self.seed.is_dir().then(std::time::SystemTime::now);
             let _ = self.with_ctx(|ctx| Self::compile_dir(ctx).map(|dir| build_seed::plant(&seed, &dir)));
-            self.planted = Some(at);
+            self.seed_planted = true;
         }
         let result = self.with_ctx(|ctx| {
             let vars: Vec<String> = ctx.variables_and_types().map(|(n, _)| n.to_string()).collect();
@@ -293,10 +295,13 @@ impl RustCells {
             let _ = std::fs::write(&target, lock);
         }
         if adds_dep && result.is_ok() {
-            let (seed, planted) = (self.seed.clone(), self.planted.flatten());
-            let _ = self.with_ctx(|ctx| {
-                Self::compile_dir(ctx).filter(|dir| planted.is_none_or(|t| build_seed::rebuilt(dir, t))).map(|dir| build_seed::save(&seed, &dir))
+            let (seed, since) = (self.seed.clone(), self.seed_current_since);
+            let saved = self.with_ctx(|ctx| {
+                Self::compile_dir(ctx).filter(|dir| since.is_none_or(|t| build_seed::rebuilt(dir, t))).map(|dir| build_seed::save(&seed, &dir))
             });
+            if let Ok(Some(())) = saved {
+                self.seed_current_since = Some(std::time::SystemTime::now());
+            }
         }
         match result {
             Ok(outputs) => {
