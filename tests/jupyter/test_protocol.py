@@ -151,6 +151,18 @@ def test_output_streams_while_the_cell_runs(kernel):
     assert "".join(m["content"]["text"] for m in streams) == "tick 0\ntick 1\ntick 2\n"
 
 
+def test_a_cells_stderr_all_reaches_that_cell(kernel):
+    """More stderr than a pipe holds, written just before the cell ends: every line is that cell's
+    output, none spills into the next cell's."""
+    _, kc = kernel
+    lines = 20000
+    _, out = run(kc, f'for i in 0..{lines} {{ eprintln!("line {{i}}"); }}')
+    text = "".join(m["content"]["text"] for m in out if m["msg_type"] == "stream" and m["content"]["name"] == "stderr")
+    assert text == "".join(f"line {i}\n" for i in range(lines))
+    _, out = run(kc, 'println!("next");')
+    assert [(m["content"]["name"], m["content"]["text"]) for m in out if m["msg_type"] == "stream"] == [("stdout", "next\n")]
+
+
 def test_interrupt_stops_an_endless_loop_and_says_what_was_lost(kernel):
     km, kc = kernel
     run(kc, "let survivor = 1;")

@@ -11,6 +11,7 @@ pub mod is_complete;
 pub mod magics;
 #[cfg(feature = "notebook")]
 mod rust_cells;
+mod stderr_sync;
 pub mod session;
 pub mod wire;
 

@@ -5,21 +5,24 @@
 
 use super::emit::{Emit, Recorder};
 use super::build_seed;
+use super::stderr_sync::{Settled, StderrSync};
 use super::engine::{EngineConfig, Interrupter, Outcome};
 use crossbeam_channel::{Receiver, Sender, select};
 use evcxr::{CommandContext, Error as EvcxrError};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Lines the runtime process prints to talk to the kernel (after a 0x1e record separator).
 pub const PANIC_MARK: &str = "\u{1e}REPRISE_PANIC ";
 const DISPLAY_MARK: &str = "\u{1e}REPRISE_DISPLAY ";
 const CLEAR_MARK: &str = "\u{1e}REPRISE_CLEAR ";
 
-/// Functions every session gets: displays and clear_output that reach the notebook while the cell runs.
-const PRELUDE: &str = r#"
+/// The JSON string escaper the prelude and the panic hook share (a literal, for `concat!`).
+macro_rules! json_string_fn {
+    () => {
+        r#"
 #[allow(dead_code)]
 fn reprise_json_string(s: &str) -> String {
     let mut o = String::with_capacity(s.len() + 2);
@@ -38,6 +41,16 @@ fn reprise_json_string(s: &str) -> String {
     o.push('"');
     o
 }
+"#
+    };
+}
+
+/// Functions a session gets: displays and clear_output that reach the notebook while the cell
+/// runs. evcxr compiles every item defined so far into each cell, so they are defined only once a
+/// cell names one of them ([`PRELUDE_NAMES`]): cells that do not use them compile without them.
+const PRELUDE: &str = concat!(
+    json_string_fn!(),
+    r#"
 /// Shows `data` (of MIME type `mime`) in the notebook now.
 #[allow(dead_code)]
 fn reprise_display(mime: &str, data: &str) {
@@ -53,21 +66,28 @@ fn reprise_update_display(id: &str, mime: &str, data: &str, update: bool) {
 fn reprise_clear_output(wait: bool) {
     println!("\u{1e}REPRISE_CLEAR {}", wait);
 }
-"#;
+"#
+);
 
-/// Run in the runtime process after the prelude and after every restart: cells link their own
-/// (dynamic) std, so the panic hook must be set from a cell. It reports the panic to the kernel,
-/// which turns it into the cell's error (message and location); the default hook's text would
-/// only repeat it on stderr.
-const PANIC_HOOK: &str = r#"
-std::panic::set_hook(Box::new(|info| {
+/// A cell that names one of these gets the prelude defined first.
+const PRELUDE_NAMES: [&str; 4] = ["reprise_display", "reprise_update_display", "reprise_clear_output", "reprise_json_string"];
+
+/// Run in the runtime process first and after every restart: cells link their own (dynamic) std,
+/// so the panic hook must be set from a cell. It reports the panic to the kernel, which turns it
+/// into the cell's error (message and location); the default hook's text would only repeat it on
+/// stderr. Its escaper is local to the closure, so the hook defines no session item.
+const PANIC_HOOK: &str = concat!(
+    "std::panic::set_hook(Box::new(|info| {",
+    json_string_fn!(),
+    r#"
     let msg = if let Some(s) = info.payload().downcast_ref::<&str>() { s.to_string() }
         else if let Some(s) = info.payload().downcast_ref::<String>() { s.clone() }
         else { "panic".to_string() };
     let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
     println!("\u{1e}REPRISE_PANIC {{\"message\":{},\"location\":{}}}", reprise_json_string(&msg), reprise_json_string(&at));
 }));
-"#;
+"#
+);
 
 struct Ready {
     ctx: Option<Result<CommandContext, String>>,
@@ -90,7 +110,7 @@ pub struct RustCells {
     interrupt: Interrupter,
     /// The prelude's functions are defined in the session.
     items_defined: bool,
-    /// ... and the current runtime process has the panic hook.
+    /// The current runtime process has the panic hook.
     prelude_loaded: bool,
     /// The `:dep` build shared across kernels ([`build_seed`]), planted before this kernel's first.
     seed: PathBuf,
@@ -160,7 +180,8 @@ impl RustCells {
             let made = made.map(|(ctx, outputs)| {
                 *i.process.lock().unwrap_or_else(|p| p.into_inner()) = Some(ctx.process_handle());
                 let c2 = c.clone();
-                std::thread::spawn(move || forward(outputs.stdout, outputs.stderr, progress, flush_rx, c2));
+                let process = i.process.clone();
+                std::thread::spawn(move || forward(outputs.stdout, outputs.stderr, progress, flush_rx, c2, process));
                 ctx
             });
             let (lock, cv) = &*r;
@@ -224,25 +245,29 @@ impl RustCells {
         self.with_ctx(|ctx| Self::compile_dir(ctx).and_then(|d| std::fs::read(d.join("Cargo.lock")).ok())).ok().flatten()
     }
 
-    /// Defines the prelude's functions (once) and sets the panic hook (once per runtime process).
-    fn load_prelude(&mut self) -> Result<(), String> {
-        if self.prelude_loaded {
+    /// Sets the panic hook (once per runtime process) and, when `code` names a prelude function,
+    /// defines the prelude (once per session).
+    fn load_prelude(&mut self, code: &str) -> Result<(), String> {
+        let (hook, items) = (!self.prelude_loaded, !self.items_defined && PRELUDE_NAMES.iter().any(|n| code.contains(n)));
+        if !hook && !items {
             return Ok(());
         }
-        let first = !self.items_defined;
         self.with_ctx(|ctx| {
-            if first {
+            if hook {
+                ctx.execute(PANIC_HOOK).map_err(|e| format!("setting the panic hook: {e}"))?;
+            }
+            if items {
                 ctx.execute(PRELUDE).map_err(|e| format!("loading the Reprise prelude: {e}"))?;
             }
-            ctx.execute(PANIC_HOOK).map(|_| ()).map_err(|e| format!("setting the panic hook: {e}"))
+            Ok::<(), String>(())
         })??;
-        self.items_defined = true;
+        self.items_defined |= items;
         self.prelude_loaded = true;
         Ok(())
     }
 
     pub fn execute(&mut self, code: &str, out: Arc<Recorder>) -> Outcome {
-        if let Err(e) = self.load_prelude() {
+        if let Err(e) = self.load_prelude(code) {
             return Outcome::error("EngineError", &e, vec![]);
         }
         if let Some(lock) = self.pending_lock.take() {
@@ -457,9 +482,19 @@ fn mime_bundle(texts: impl IntoIterator<Item = (String, String)>, out: &dyn Emit
     bundle
 }
 
+/// The runtime process, once evcxr has started it (shared with the interrupter).
+type RuntimeProcess = Arc<Mutex<Option<Arc<Mutex<std::process::Child>>>>>;
+
+/// How long the end of a cell waits for stderr still in the pipe or on its reader thread
+/// ([`StderrSync`]), and how long it waits blindly where that cannot be seen.
+const STDERR_BUSY_WAIT: Duration = Duration::from_millis(200);
+const STDERR_BLIND_WAIT: Duration = Duration::from_millis(15);
+
 /// Forwards the runtime's stdout/stderr to the running cell, batching lines that arrive together,
 /// and turns the marker lines into displays, clears and panics.
-fn forward(stdout: Receiver<String>, stderr: Receiver<String>, progress: Receiver<String>, flush: Receiver<Sender<()>>, cell: Arc<Mutex<CellState>>) {
+fn forward(stdout: Receiver<String>, stderr: Receiver<String>, progress: Receiver<String>, flush: Receiver<Sender<()>>, cell: Arc<Mutex<CellState>>, process: RuntimeProcess) {
+    let mut sync = StderrSync::default();
+    let pid = || process.lock().unwrap_or_else(|p| p.into_inner()).as_ref().and_then(|c| c.try_lock().ok().map(|c| c.id()));
     let handle_out = |first: String, rx: &Receiver<String>| {
         let mut lines = vec![first];
         while let Ok(l) = rx.try_recv() {
@@ -520,8 +555,17 @@ fn forward(stdout: Receiver<String>, stderr: Receiver<String>, progress: Receive
             recv(flush) -> ack => {
                 let Ok(ack) = ack else { break };
                 while let Ok(l) = stdout.try_recv() { handle_out(l, &stdout); }
-                // stderr comes through another pipe and thread: give it a moment to catch up.
-                std::thread::sleep(Duration::from_millis(15));
+                // stderr comes through another pipe and thread: wait until it is through.
+                let t0 = Instant::now();
+                loop {
+                    let waited = t0.elapsed();
+                    match sync.settled(pid()) {
+                        Settled::Yes => break,
+                        Settled::NotYet if waited < STDERR_BUSY_WAIT => std::thread::sleep(Duration::from_micros(200)),
+                        Settled::Unknown if waited < STDERR_BLIND_WAIT => std::thread::sleep(STDERR_BLIND_WAIT - waited),
+                        _ => break,
+                    }
+                }
                 while let Ok(l) = stderr.try_recv() { handle_err(l, &stderr); }
                 let _ = ack.send(());
             }
