@@ -10,9 +10,9 @@ use ndarray::{Array1, Array2, ArrayView1};
 #[derive(Debug, Clone)]
 pub struct Logit {
     pub coef: Array1<f64>,
-    /// Log-likelihood (without the ridge penalty) at the last iterate Newton evaluated: `coef`,
-    /// or the point one Newton step δ (shorter than 1e-7 relative) before it, whose
-    /// log-likelihood is lower by about ½ δ'Iδ (I the information).
+    /// Log-likelihood (without the ridge penalty) at `coef`: from the last pass Newton made, which
+    /// is at `coef` or one step δ before it (the last step is taken without a pass), carried over δ
+    /// to second order (error of the order of ‖δ‖³).
     pub loglik: f64,
     pub iterations: u32,
     pub ridge: f64,
@@ -142,6 +142,18 @@ fn sum_passes<'a>(mut parts: impl Iterator<Item = &'a Pass>) -> Pass {
 /// the order of its square, far below what any estimate downstream can resolve.
 const STEP_DONE: f64 = 1e-7;
 
+/// A longer step is also the last when the step after it would be below this (relative): in the
+/// quadratic phase that next step — the error left in β — is about C·‖δ‖², with C estimated from
+/// the last two full steps (‖δ‖/‖δ_prev‖², taken as at least 1).
+const NEXT_DONE: f64 = 1e-9;
+
+/// Whether a Newton step of largest coordinate `size` is the last one needed (see [`STEP_DONE`],
+/// [`NEXT_DONE`]); `prev` is the previous step's size when that step was taken in full.
+fn last_step(size: f64, prev: Option<f64>, scale: f64) -> bool {
+    let quadratic = |p: f64| size < p && (size / (p * p)).max(1.0) * size * size <= NEXT_DONE * scale;
+    size <= STEP_DONE * scale || prev.is_some_and(quadratic)
+}
+
 /// Which rows a logistic problem fits.
 #[derive(Clone, Copy)]
 enum Rows<'a> {
@@ -162,13 +174,25 @@ struct Problem<'a> {
 }
 
 /// Where Newton stopped: β, the iterations taken, and the last pass evaluated (with its per-group
-/// parts under [`Rows::Groups`]), which is at β or one step of size below [`STEP_DONE`] before it.
+/// parts under [`Rows::Groups`]), which is at β or one last step (see [`last_step`]) before it.
 struct Stop {
     beta: Array1<f64>,
     iterations: u32,
     last: Pass,
     parts: Vec<Pass>,
     last_beta: Array1<f64>,
+}
+
+impl Stop {
+    /// The log-likelihood at β: the last pass's, carried over a step not evaluated by its
+    /// second-order expansion ℓ + s'δ − ½δ'Iδ (error of the order of ‖δ‖³).
+    fn loglik(&self) -> f64 {
+        let d = &self.beta - &self.last_beta;
+        if d.iter().all(|v| *v == 0.0) {
+            return self.last.ll;
+        }
+        self.last.ll + self.last.score.dot(&d) - 0.5 * d.dot(&self.last.info.dot(&d))
+    }
 }
 
 impl Problem<'_> {
@@ -208,6 +232,7 @@ impl Problem<'_> {
             }
             Ok(Stop { beta, iterations, last, parts, last_beta })
         };
+        let mut prev = None;
         for it in 1..=MAX_ITER {
             let (mut h, mut g) = (cur.info.clone(), cur.score.clone());
             for j in 1..k {
@@ -222,7 +247,7 @@ impl Problem<'_> {
             let step = chol_solve(&l, &g);
             let size = step.iter().fold(0.0f64, |m, s| m.max(s.abs()));
             let scale = beta.iter().fold(1.0f64, |m, b| m.max(b.abs()));
-            if size <= STEP_DONE * scale {
+            if last_step(size, prev, scale) {
                 return done(&beta + &step, beta, it, cur, parts);
             }
             let mut t = 1.0;
@@ -238,6 +263,7 @@ impl Problem<'_> {
                 t *= 0.5;
             }
             let change = (nobj - obj).abs();
+            prev = (t == 1.0).then_some(size);
             (beta, (cur, parts), obj) = (nb, next, nobj);
             // A line search that can no longer move β has converged as far as doubles allow.
             if change <= 1e-13 * (obj.abs() + 1.0) && size * t <= 1e-10 * scale {
@@ -289,7 +315,7 @@ impl Logit {
         let p = Problem { x, rows, z: &z, ridge, names };
         let first = start.map_or_else(|| p.pass(&beta), |s| (s, Vec::new()));
         let stop = p.newton(beta, first)?;
-        let logit = Logit { loglik: stop.last.ll, coef: stop.beta, iterations: stop.iterations, ridge };
+        let logit = Logit { loglik: stop.loglik(), coef: stop.beta, iterations: stop.iterations, ridge };
         Ok((logit, Split { beta: stop.last_beta, parts: stop.parts }))
     }
 
@@ -326,6 +352,19 @@ mod tests {
         let score = x.t().dot(&(&z - &f.predict(&x)));
         assert!(score.iter().all(|s| s.abs() < 1e-12), "{score}");
         assert!(f.loglik < 0.0 && f.loglik > -6.0 * std::f64::consts::LN_2);
+    }
+
+    #[test]
+    fn the_reported_loglik_is_the_one_at_the_coefficients() {
+        let n = 400;
+        let x = Array2::from_shape_fn((n, 3), |(i, j)| if j == 0 { 1.0 } else { (i as f64 * (0.37 + j as f64)).sin() });
+        let z = Array1::from_shape_fn(n, |i| f64::from((i as f64 * 1.3).sin() + 0.8 * x[[i, 1]] > 0.2));
+        for ridge in [0.0, 0.5] {
+            let f = Logit::fit(&x, z.view(), ridge, None, &names(3)).unwrap();
+            let eta = x.dot(&f.coef);
+            let direct: f64 = eta.iter().zip(&z).map(|(e, z)| z * e - (1.0 + e.exp()).ln()).sum();
+            assert!((f.loglik - direct).abs() <= 1e-12 * direct.abs(), "ridge {ridge}: {} vs {direct}", f.loglik);
+        }
     }
 
     #[test]

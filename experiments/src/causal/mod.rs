@@ -30,6 +30,8 @@ pub enum FitError {
     Separation { rows: usize, covariates: String },
     #[error("{what} did not converge in {iterations} iterations")]
     NotConverged { what: String, iterations: u32 },
+    #[error("cross-fitting over {k} folds of {n} rows: {why}; choose 2 ≤ K ≤ {n} folds")]
+    Folds { k: usize, n: usize, why: String },
     #[error(transparent)]
     Data(#[from] DataError),
 }

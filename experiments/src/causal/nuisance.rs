@@ -77,6 +77,23 @@ fn predict(x: RowMajor, model_of: impl Fn(usize) -> usize + Sync, models: &[Coef
     Nuisances { e: Array1::from(e), m1: Array1::from(m1), m0: Array1::from(m0), clipped }
 }
 
+/// Refuses fold labels that cross-fitting cannot use: fewer than two folds, more folds than rows, a
+/// label for each row missing, or a label outside 0..K.
+fn check_folds(fold_of: &[usize], k: usize, n: usize) -> Result<(), FitError> {
+    let why = if k < 2 {
+        "each fold's models are fitted on the other folds, so there must be at least two".to_string()
+    } else if k > n {
+        "more folds than rows".to_string()
+    } else if fold_of.len() != n {
+        format!("{} fold labels were given for {n} rows", fold_of.len())
+    } else if let Some(i) = fold_of.iter().position(|&f| f >= k) {
+        format!("row {i} has fold label {} (labels run 0..{k})", fold_of[i])
+    } else {
+        return Ok(());
+    };
+    Err(FitError::Folds { k, n, why })
+}
+
 /// The full-sample nuisances and propensity fit, and with `folds` = (fold of each row, K) the
 /// cross-fitted nuisances: row i's predictions from models fitted on the other folds.
 ///
@@ -88,7 +105,10 @@ fn predict(x: RowMajor, model_of: impl Fn(usize) -> usize + Sync, models: &[Coef
 fn fit(s: &Sample, folds: Option<(&[usize], usize)>, opt: &Options) -> Result<(Nuisances, Logit, Option<Nuisances>), FitError> {
     let (names, n, p) = (design_names(&s.names), s.n(), s.x.ncols() + 1);
     let (fold_of, k) = match folds {
-        Some((f, k)) => (Cow::Borrowed(f), k),
+        Some((f, k)) => {
+            check_folds(f, k, n)?;
+            (Cow::Borrowed(f), k)
+        }
         None => (Cow::Owned(vec![0; n]), 1),
     };
     let mut by_arm = vec![Vec::new(); 2 * k];

@@ -116,6 +116,15 @@ fn bad_input_gets_a_clear_error() {
     let x = array![[0.1, 1.0], [0.2, 3.0], [0.3, 2.0], [0.7, 1.0], [0.8, 3.0], [0.9, 2.0]];
     let s = tiny(z, x).unwrap();
     assert!(matches!(nuisance::full(&s, &Options::default()), Err(FitError::Separation { .. })));
+
+    // Fold labels cross-fitting cannot use: an error naming the folds, not a panic.
+    let z = array![0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0];
+    let x = array![[0.1, 1.0], [0.2, 3.0], [0.9, 2.0], [0.7, 1.0], [0.8, 3.0], [0.3, 2.0], [0.4, 0.5], [0.6, 2.5]];
+    let s = tiny(z, x).unwrap();
+    for (fold_of, k, why) in [(vec![0; 8], 1, "at least two"), (vec![0, 1, 0, 1, 0, 1, 0, 2], 2, "row 7 has fold label 2"), (vec![0, 1], 2, "2 fold labels")] {
+        let err = nuisance::cross_fit(&s, &fold_of, k, &Options::default()).unwrap_err();
+        assert!(matches!(err, FitError::Folds { .. }) && err.to_string().contains(why), "{err}");
+    }
 }
 
 fn run_simulation(args: &[&str]) -> serde_json::Value {
