@@ -57,13 +57,28 @@ def launches(name):
 
 
 def interleaved(kernels, code, rounds):
-    """Median per kernel of `rounds` runs of `code`, the kernels taking turns cell by cell, so
-    that the machine's load drifts over both alike."""
+    """Median per kernel of `rounds` runs of `code`, the kernels taking turns cell by cell (first
+    one, then the other), so that the machine's load drifts over both alike; with two kernels also the per-round ratios
+    (first / second), under "ratios"."""
     times = {name: [] for name in kernels}
+    order = list(kernels.items())
     for _ in range(rounds):
-        for name, kc in kernels.items():
+        for name, kc in order:
             times[name].append(cell(kc, code))
-    return {name: statistics.median(t) for name, t in times.items()}
+        order.reverse()  # neither kernel always goes first
+    out = {name: statistics.median(t) for name, t in times.items()}
+    if len(times) == 2:
+        a, b = times.values()
+        out["ratios"] = sorted(x / y for x, y in zip(a, b))
+    return out
+
+
+def ratio_interval(r):
+    """Median of the per-round ratios and a distribution-free ~95% interval for it (order
+    statistics of the sign test: ranks n/2 ± 0.98·√n)."""
+    n = len(r)
+    k = max(0, int(n / 2 - 0.98 * n ** 0.5))
+    return statistics.median(r), r[k], r[n - 1 - k]
 
 
 def main():
@@ -87,11 +102,12 @@ def main():
     for km, kc in started.values():
         kc.stop_channels()
         km.shutdown_kernel(now=True)
-    print(f"{'measure':<22}{'reprise':>12}{'evcxr_jupyter':>16}{'ratio':>8}")
+    print(f"{'measure':<22}{'reprise':>12}{'evcxr_jupyter':>16}{'ratio':>8}   per-round ratio: median [95% interval]")
     for k, r in rows.items():
         v, p = r["reprise"], r.get("rust")
         ratio = f"{v / p:.2f}" if p else "-"
-        print(f"{k:<22}{v * 1000:>10.1f}ms{(f'{p * 1000:.1f}ms' if p else '-'):>16}{ratio:>8}")
+        paired = "{:.3f} [{:.3f}, {:.3f}]".format(*ratio_interval(r["ratios"])) if "ratios" in r else ""
+        print(f"{k:<22}{v * 1000:>10.1f}ms{(f'{p * 1000:.1f}ms' if p else '-'):>16}{ratio:>8}   {paired}")
     if len(names) == 1:
         print("(evcxr_jupyter's kernelspec `rust` is not installed: no peer figures; bash bench/evcxr-peer/install.sh installs it)")
 
