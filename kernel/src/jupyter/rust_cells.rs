@@ -111,7 +111,7 @@ pub struct RustCells {
     /// The prelude's functions are defined in the session.
     items_defined: bool,
     /// The current runtime process has the panic hook.
-    prelude_loaded: bool,
+    hook_set: bool,
     /// The `:dep` build shared across kernels ([`build_seed`]), planted before this kernel's first.
     seed: PathBuf,
     seed_planted: bool,
@@ -191,7 +191,7 @@ impl RustCells {
         let lock_target = cfg.notebook.as_ref().map(|n| cfg.repo.join("lockfiles/notebooks").join(format!("{n}.Cargo.lock")));
         let pending_lock = lock_target.as_ref().and_then(|p| std::fs::read(p).ok());
         let seed = build_seed::seed_dir(&cache);
-        RustCells { ready, cell, flush: flush_tx, notice, pending_lock, lock_target, interrupt, items_defined: false, prelude_loaded: false, seed, seed_planted: false, seed_current_since: None }
+        RustCells { ready, cell, flush: flush_tx, notice, pending_lock, lock_target, interrupt, items_defined: false, hook_set: false, seed, seed_planted: false, seed_current_since: None }
     }
 
     /// Waits for evcxr, then runs `f` on it.
@@ -248,7 +248,7 @@ impl RustCells {
     /// Sets the panic hook (once per runtime process) and, when `code` names a prelude function,
     /// defines the prelude (once per session).
     fn load_prelude(&mut self, code: &str) -> Result<(), String> {
-        let (hook, items) = (!self.prelude_loaded, !self.items_defined && PRELUDE_NAMES.iter().any(|n| code.contains(n)));
+        let (hook, items) = (!self.hook_set, !self.items_defined && PRELUDE_NAMES.iter().any(|n| code.contains(n)));
         if !hook && !items {
             return Ok(());
         }
@@ -262,7 +262,7 @@ impl RustCells {
             Ok::<(), String>(())
         })??;
         self.items_defined |= items;
-        self.prelude_loaded = true;
+        self.hook_set = true;
         Ok(())
     }
 
@@ -346,7 +346,7 @@ impl RustCells {
                 let lost = if vars_before.is_empty() { "no variables were lost".to_string() } else { format!("variables lost: {}", vars_before.join(", ")) };
                 out.stream("stderr", &format!("{cause}; {lost}. `:restore` replays this session's cells to rebuild them.\n"));
                 // The prelude's functions survive a restart; the new process needs the hook again.
-                self.prelude_loaded = false;
+                self.hook_set = false;
                 Outcome::error(if self.interrupt.raised() { "KeyboardInterrupt" } else { "ProcessEnded" }, &format!("{cause} ({why}); {lost}"), vec![])
             }
             Err(e) => Outcome::error("EvalError", &e.to_string(), vec![]),
