@@ -6,6 +6,8 @@ figures print).
   launch → first kernel_info_reply          (target: < 0.5 s; evcxr_jupyter: 2–3 s)
   magic cell round trip (:show, memoised :run) (target: < 20 ms)
   trivial Rust cell, and with 50 live variables (target: no slower than evcxr_jupyter)
+  a cell ending in an immutable variable, with 50 live variables (evcxr compiles both such cells
+  twice, first trying `evcxr_display`; reprise once: kernel/src/jupyter/plain_display.rs)
 
 Usage: REPRISE_STORE=$(mktemp -d) target/test-venv/bin/python bench/kernel.py [--rounds N]
 """
@@ -95,6 +97,8 @@ def main():
     for kc in kernels.values():
         cell(kc, "\n".join(f"let v{i} = {i}u64;" for i in range(50)))
     rows["trivial_50_vars"] = interleaved(kernels, "1 + 1", a.rounds)
+    # A final expression that is an immutable variable (reprise borrows it: `&(v7)`).
+    rows["final_variable_50_vars"] = interleaved(kernels, "v7", a.rounds)
     ours = kernels["reprise"]
     cell(ours, ":run demo.pi seed=1 n=1000 tasks=2")
     rows["magic_run_memoised"] = interleaved({"reprise": ours}, ":run demo.pi seed=1 n=1000 tasks=2", a.rounds)

@@ -222,6 +222,63 @@ def test_displays_update_in_place_and_evcxr_display_types_render(fresh_kernel):
     assert result["text/html"] == "<b>21.5 °C</b>"
 
 
+def test_final_expressions_show_as_evcxr_shows_them(fresh_kernel):
+    """The kernel's plain-text display trait (one compile instead of evcxr's two) prints what
+    evcxr's fallback prints, yields to a type's own `evcxr_display`, and follows `:fmt`, `:types`
+    and `:clear`."""
+    _, kc = fresh_kernel
+
+    def shown(code):
+        reply, out = run(kc, code)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        results = [m["content"]["data"] for m in out if m["msg_type"] == "execute_result"]
+        return results[-1] if results else None
+
+    assert shown("1 + 1") == {"text/plain": "2"}
+    assert shown('(vec![1.5f64], "a\\n", Some(()))') == {"text/plain": '([1.5], "a\\n", Some(()))'}
+    run(kc, "let v = vec![1u8, 2];\nlet mut w = String::from(\"w\");")
+    assert shown("v") == {"text/plain": "[1, 2]"}
+    assert shown("w") == {"text/plain": '"w"'}
+    # A place the same cell binds immutably (the kernel borrows a final place: `&(s)`).
+    assert shown('let s = String::from("q");\ns') == {"text/plain": '"q"'}
+    assert shown("let t = (1, vec![2u8]);\nt.1[0]") == {"text/plain": "2"}
+    # Errors show the cell as written, and an `evcxr_display` taking `self` by value still shows.
+    reply, out = run(kc, "struct NoDebug;\nlet n = NoDebug;\nn")
+    assert reply["content"]["status"] == "error" and "Debug" in reply["content"]["evalue"], reply["content"]
+    assert "&(n)" not in "\n".join(reply["content"]["traceback"]), reply["content"]["traceback"]
+    by_value = (
+        "#[derive(Clone, Copy)] struct Owned;\n"
+        "impl Owned { fn evcxr_display(self) { println!(\"EVCXR_BEGIN_CONTENT text/html\\n<i>owned</i>\\nEVCXR_END_CONTENT\"); } }\n"
+        "let o = Owned;\no"
+    )
+    assert shown(by_value) == {"text/html": "<i>owned</i>"}
+    # :fmt applies to the cell that sets it and to later ones; :types adds the type.
+    assert shown(":fmt {:#?}\nvec![1]")["text/plain"].endswith("[\n    1,\n]")
+    assert shown("vec![2]") == {"text/plain": "[\n    2,\n]"}
+    run(kc, ":types")
+    assert shown("vec![3]") == {"text/plain": ": Vec<i32> = [\n    3,\n]"}
+    run(kc, ":types\n:fmt")
+    assert shown("vec![4]") == {"text/plain": "[4]"}
+    # A type without Debug is still evcxr's error; after :clear the display still works.
+    reply, _ = run(kc, "struct NoDebug;\nNoDebug")
+    assert reply["content"]["status"] == "error" and "Debug" in reply["content"]["evalue"], reply["content"]
+    run(kc, ":clear")
+    assert shown("2.5f64") == {"text/plain": "2.5"}
+    # A Debug type's own evcxr_display wins, whether inherent or from a trait (as evcxr_image's).
+    run(kc, (
+        "#[derive(Debug)] struct Inherent;\n"
+        "impl Inherent { fn evcxr_display(&self) { println!(\"EVCXR_BEGIN_CONTENT text/html\\n<i>inherent</i>\\nEVCXR_END_CONTENT\"); } }\n"
+        "#[derive(Debug)] struct ViaTrait;\n"
+        "trait Show { fn evcxr_display(&self); }\n"
+        "impl Show for ViaTrait { fn evcxr_display(&self) { println!(\"EVCXR_BEGIN_CONTENT text/html\\n<i>trait</i>\\nEVCXR_END_CONTENT\"); } }"
+    ))
+    assert shown("Inherent") == {"text/html": "<i>inherent</i>"}
+    assert shown("ViaTrait") == {"text/html": "<i>trait</i>"}
+    # (evcxr alone fails this one: with a user trait that has an `evcxr_display`, its first
+    # compile's error points at that trait, and it gives up instead of falling back.)
+    assert shown("vec![5]") == {"text/plain": "[5]"}
+
+
 def test_magics_run_show_rerun_and_a_saved_session_replays(fresh_kernel, store, reprise_bin):
     _, kc = fresh_kernel
     reply, out = run(kc, ":run demo.pi seed=3 n=20000 tasks=4")

@@ -10,6 +10,8 @@ pub mod install;
 pub mod is_complete;
 pub mod magics;
 #[cfg(feature = "notebook")]
+mod plain_display;
+#[cfg(feature = "notebook")]
 mod rust_cells;
 mod stderr_sync;
 pub mod session;

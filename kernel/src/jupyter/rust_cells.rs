@@ -5,6 +5,7 @@
 
 use super::emit::{Emit, Recorder};
 use super::build_seed;
+use super::plain_display::{self, PlainDisplay};
 use super::stderr_sync::{Settled, StderrSync};
 use super::engine::{EngineConfig, Interrupter, Outcome};
 use crossbeam_channel::{Receiver, Sender, select};
@@ -108,8 +109,8 @@ pub struct RustCells {
     pending_lock: Option<Vec<u8>>,
     lock_target: Option<PathBuf>,
     interrupt: Interrupter,
-    /// The prelude's functions are defined in the session.
-    items_defined: bool,
+    /// The plain-text display trait that saves evcxr's second compile of most cells.
+    display: PlainDisplay,
     /// The current runtime process has the panic hook.
     hook_set: bool,
     /// The `:dep` build shared across kernels ([`build_seed`]), planted before this kernel's first.
@@ -191,7 +192,7 @@ impl RustCells {
         let lock_target = cfg.notebook.as_ref().map(|n| cfg.repo.join("lockfiles/notebooks").join(format!("{n}.Cargo.lock")));
         let pending_lock = lock_target.as_ref().and_then(|p| std::fs::read(p).ok());
         let seed = build_seed::seed_dir(&cache);
-        RustCells { ready, cell, flush: flush_tx, notice, pending_lock, lock_target, interrupt, items_defined: false, hook_set: false, seed, seed_planted: false, seed_current_since: None }
+        RustCells { ready, cell, flush: flush_tx, notice, pending_lock, lock_target, interrupt, display: PlainDisplay::default(), hook_set: false, seed, seed_planted: false, seed_current_since: None }
     }
 
     /// Waits for evcxr, then runs `f` on it.
@@ -245,23 +246,47 @@ impl RustCells {
         self.with_ctx(|ctx| Self::compile_dir(ctx).and_then(|d| std::fs::read(d.join("Cargo.lock")).ok())).ok().flatten()
     }
 
-    /// Sets the panic hook (once per runtime process) and, when `code` names a prelude function,
-    /// defines the prelude (once per session).
+    /// Sets the panic hook (once per runtime process), defines the prelude when `code` names one of
+    /// its functions, and keeps the plain-text display trait in step with evcxr's settings. The
+    /// session's item names tell what a `:clear` removed.
     fn load_prelude(&mut self, code: &str) -> Result<(), String> {
-        let (hook, items) = (!self.hook_set, !self.items_defined && PRELUDE_NAMES.iter().any(|n| code.contains(n)));
-        if !hook && !items {
+        let (has_trait, has_prelude) = self.with_ctx(|ctx| {
+            let (mut t, mut p) = (false, false);
+            for n in ctx.defined_item_names() {
+                t |= n == plain_display::TRAIT;
+                p |= n == PRELUDE_NAMES[0];
+            }
+            (t, p)
+        })?;
+        let hook = !self.hook_set;
+        let items = !has_prelude && PRELUDE_NAMES.iter().any(|n| code.contains(n));
+        let display = self.display.before(code, has_trait);
+        if !hook && !items && display.is_none() {
             return Ok(());
         }
-        self.with_ctx(|ctx| {
-            if hook {
+        let shown = self.with_ctx(|ctx| {
+            let mut shown = None;
+            if let Some((src, what)) = display {
+                // With the hook when both are due: one compile, not two.
+                let ok = ctx.execute(&if hook { format!("{src}{PANIC_HOOK}") } else { src }).is_ok();
+                if !ok && what == plain_display::Defined::Off {
+                    return Err("turning off the Reprise display trait for this cell's `:fmt`/`:types`".to_string());
+                }
+                shown = Some((what, ok));
+                if hook && !ok {
+                    ctx.execute(PANIC_HOOK).map_err(|e| format!("setting the panic hook: {e}"))?;
+                }
+            } else if hook {
                 ctx.execute(PANIC_HOOK).map_err(|e| format!("setting the panic hook: {e}"))?;
             }
             if items {
                 ctx.execute(PRELUDE).map_err(|e| format!("loading the Reprise prelude: {e}"))?;
             }
-            Ok::<(), String>(())
+            Ok::<_, String>(shown)
         })??;
-        self.items_defined |= items;
+        if let Some((what, ok)) = shown {
+            self.display.defined(what, ok);
+        }
         self.hook_set = true;
         Ok(())
     }
@@ -289,6 +314,7 @@ impl RustCells {
             let _ = self.with_ctx(|ctx| Self::compile_dir(ctx).map(|dir| build_seed::plant(&seed, &dir)));
             self.seed_planted = true;
         }
+        let borrowed = self.display.borrowed(code);
         let result = self.with_ctx(|ctx| {
             let vars: Vec<String> = ctx.variables_and_types().map(|(n, _)| n.to_string()).collect();
             // Registry dependencies compiled once are reused by every later kernel (evcxr's
@@ -299,7 +325,13 @@ impl RustCells {
             if adds_dep {
                 let _ = ctx.execute(":cache 2048");
             }
-            let r = ctx.execute(code);
+            let r = match &borrowed {
+                Some(b) => match ctx.execute(&b.code) {
+                    Err(EvcxrError::CompilationErrors(errors)) if b.retry_as_written(errors.iter().map(|e| e.rendered())) => ctx.execute(code),
+                    r => r,
+                },
+                None => ctx.execute(code),
+            };
             if adds_dep {
                 let _ = ctx.execute(":cache 0");
             }
@@ -315,6 +347,7 @@ impl RustCells {
             Ok(r) => r,
             Err(e) => return Outcome::error("EngineError", &e, vec![]),
         };
+        self.display.after(code, result.is_ok());
         if adds_dep && let Some(target) = self.lock_target.clone() && let Some(lock) = self.cargo_lock() {
             let _ = std::fs::create_dir_all(target.parent().unwrap());
             let _ = std::fs::write(&target, lock);
