@@ -4,10 +4,11 @@
 
 use crate::error::RunnerError;
 use crate::rerun::resolve_run;
+use crate::run::memo_if_absent;
 use crate::{RunRecord, RunSpec};
 use reprise_core::Progress;
 use reprise_store::bundle::{BundleError, BundleWriter, Limits, Unpacked, unpack_with};
-use reprise_store::{Digest, RefExpect, Store};
+use reprise_store::{Digest, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -296,14 +297,8 @@ pub(crate) fn record_memos(store: &Store, runs: &[BundledRun]) -> Result<Vec<Str
     let mut kept_existing = Vec::new();
     for run in runs {
         let (sd, rd) = (Digest::parse(&run.spec).expect("checked"), Digest::parse(&run.record).expect("checked"));
-        let name = format!("runs/{sd}");
-        match store.read_ref(&name)? {
-            None => match store.update_ref(&name, RefExpect::Absent, Some(rd)) {
-                Ok(()) | Err(reprise_store::StoreError::RefConflict { .. }) => {}
-                Err(e) => return Err(e.into()),
-            },
-            Some(existing) if existing != rd => kept_existing.push(run.record.clone()),
-            Some(_) => {}
+        if memo_if_absent(store, &sd, &rd)?.is_some() {
+            kept_existing.push(run.record.clone());
         }
     }
     Ok(kept_existing)

@@ -14,6 +14,19 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// Records `record` as the memo of spec `spec` unless the store holds one; returns the record it
+/// holds when that is another. A writer that records the same spec at the same moment wins.
+pub fn memo_if_absent(store: &Store, spec: &Digest, record: &Digest) -> Result<Option<Digest>, RunnerError> {
+    let name = format!("runs/{spec}");
+    match store.read_ref(&name)? {
+        Some(existing) => Ok((existing != *record).then_some(existing)),
+        None => match store.update_ref(&name, RefExpect::Absent, Some(*record)) {
+            Ok(()) | Err(reprise_store::StoreError::RefConflict { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        },
+    }
+}
+
 /// What the user asked to run.
 #[derive(Clone, Debug, Default)]
 pub struct RunRequest {

@@ -80,11 +80,8 @@ fn run_spec(ctx: &Ctx, spec: &str, started: &str, memo: bool) -> anyhow::Result<
         _ => {
             let (record, _) = runner.execute(exp, &spec, started, Default::default())?;
             if memo {
-                match runner.store.update_ref(&format!("runs/{digest}"), reprise_store::RefExpect::Absent, Some(record)) {
-                    // another worker recorded the same spec first: its record is the memo
-                    Ok(()) | Err(reprise_store::StoreError::RefConflict { .. }) => {}
-                    Err(e) => return Err(e.into()),
-                }
+                // another worker that recorded the same spec first keeps the memo
+                reprise_runner::run::memo_if_absent(&runner.store, &digest, &record)?;
             }
             record
         }

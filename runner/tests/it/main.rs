@@ -163,3 +163,17 @@ fn a_dirty_tree_is_recorded_with_its_diff_and_reruns_in_process() {
     assert_eq!(report.new_record, out.record_digest.hex());
     assert!(report.outputs.iter().all(|o| o.verdict == reprise_runner::compare::Verdict::Identical));
 }
+
+#[test]
+fn a_memo_is_recorded_only_where_the_spec_has_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path().join("store")).unwrap();
+    let spec = store.put_bytes(b"a spec").unwrap();
+    let (first, second) = (store.put_bytes(b"a record").unwrap(), store.put_bytes(b"another record").unwrap());
+    let memo = reprise_runner::run::memo_if_absent;
+    assert_eq!(memo(&store, &spec, &first).unwrap(), None, "recorded");
+    assert_eq!(store.read_ref(&format!("runs/{spec}")).unwrap(), Some(first));
+    assert_eq!(memo(&store, &spec, &first).unwrap(), None, "the same record again");
+    assert_eq!(memo(&store, &spec, &second).unwrap(), Some(first), "another record: the first is kept");
+    assert_eq!(store.read_ref(&format!("runs/{spec}")).unwrap(), Some(first));
+}
