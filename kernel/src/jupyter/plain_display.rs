@@ -11,6 +11,8 @@
 //! difference: a smart pointer that is itself `Debug` (`Box<T>`, `Rc<T>`) shows its `Debug` text
 //! even when the `T` inside has an `evcxr_display`; deref it (`*b`) for the rich output.
 
+use ra_ap_syntax::{AstNode, Edition, SourceFile, ast};
+
 /// The trait's name in the session (evcxr replaces an item defined again under the same name).
 pub const TRAIT: &str = "ReprisePlainText";
 
@@ -35,7 +37,6 @@ impl<T: ::std::fmt::Debug> ReprisePlainText for T {{
     )
 }
 
-use ra_ap_syntax::{AstNode, Edition, SourceFile, ast};
 
 /// What the session holds under [`TRAIT`].
 #[derive(Debug, Clone, PartialEq)]
@@ -63,25 +64,37 @@ impl Default for PlainDisplay {
     }
 }
 
-/// The `:fmt` and `:types` commands among a cell's leading command lines, with their arguments
-/// (evcxr reads commands only before the first line of Rust).
-fn display_commands(code: &str) -> Vec<(&str, Option<&str>)> {
-    let mut out = Vec::new();
-    for line in code.lines() {
-        let t = line.trim_start_matches(' ');
-        if t.trim().is_empty() || t.starts_with("//") {
-            continue;
+/// A cell's leading lines as evcxr reads them: its commands (`:name args`) and whether it has any
+/// command or shell line (`!…`), and the byte where the Rust starts (blank lines and `//` comments
+/// in between are skipped; after the first line of Rust nothing is a command).
+struct Head<'a> {
+    commands: Vec<(&'a str, Option<&'a str>)>,
+    shell: bool,
+    rust_start: usize,
+}
+
+fn head(code: &str) -> Head<'_> {
+    let mut h = Head { commands: Vec::new(), shell: false, rust_start: 0 };
+    for line in code.split_inclusive('\n') {
+        let t = line.trim_end_matches(['\n', '\r']);
+        if t.starts_with('!') {
+            h.shell = true;
+        } else if let Some(cmd) = t.trim_start_matches(' ').strip_prefix(':') {
+            h.commands.push(match cmd.split_once(' ') {
+                Some((name, args)) => (name, Some(args.trim_start_matches(' ')).filter(|a| !a.is_empty())),
+                None => (cmd, None),
+            });
+        } else if !(t.starts_with("//") || t.trim().is_empty()) {
+            break;
         }
-        let Some(cmd) = t.strip_prefix(':') else { break };
-        let (name, args) = match cmd.split_once(' ') {
-            Some((n, a)) => (n, Some(a.trim_start_matches(' ')).filter(|a| !a.is_empty())),
-            None => (cmd, None),
-        };
-        if name == "fmt" || name == "types" {
-            out.push((name, args));
-        }
+        h.rust_start += line.len();
     }
-    out
+    h
+}
+
+/// The `:fmt` and `:types` commands of a cell, with their arguments.
+fn display_commands(code: &str) -> Vec<(&str, Option<&str>)> {
+    head(code).commands.into_iter().filter(|(name, _)| *name == "fmt" || *name == "types").collect()
 }
 
 impl PlainDisplay {
@@ -116,8 +129,9 @@ impl PlainDisplay {
         if !matches!(self.defined, Defined::On(_)) {
             return None;
         }
-        let (code, expr, start) = borrow_final_place(code)?;
-        Some(Borrowed { code, expr, commands: start > 0 })
+        let (borrowed, expr) = borrow_final_place(code)?;
+        let h = head(code);
+        Some(Borrowed { code: borrowed, expr, commands: h.shell || !h.commands.is_empty() })
     }
 
     /// Follows the cell's `:fmt`/`:types` commands; evcxr keeps them only when the cell succeeds.
@@ -151,26 +165,11 @@ impl Borrowed {
     }
 }
 
-/// Where the Rust of a cell starts: after the lines evcxr reads as commands (`:…`, `!…`), blank
-/// lines and `//` comments.
-fn rust_start(code: &str) -> usize {
-    let mut at = 0;
-    for line in code.split_inclusive('\n') {
-        let t = line.trim_end_matches(['\n', '\r']);
-        if !(t.trim_start_matches(' ').starts_with(':') || t.starts_with('!') || t.starts_with("//") || t.trim().is_empty()) {
-            break;
-        }
-        at += line.len();
-    }
-    at
-}
-
-/// `code` with its final expression `e` written `&(e)` when `e` is a place, that `&(e)` and where
-/// the Rust starts; `None` when it has no final expression, that is not a place, or the code does
-/// not parse.
-fn borrow_final_place(code: &str) -> Option<(String, String, usize)> {
+/// `code` with its final expression `e` written `&(e)` when `e` is a place, and that `&(e)`;
+/// `None` when it has no final expression, that is not a place, or the code does not parse.
+fn borrow_final_place(code: &str) -> Option<(String, String)> {
     const WRAP: &str = "fn f(){";
-    let start = rust_start(code);
+    let start = head(code).rust_start;
     let parsed = SourceFile::parse(&format!("{WRAP}{}\n}}", &code[start..]), Edition::Edition2024);
     if !parsed.errors().is_empty() {
         return None;
@@ -183,7 +182,7 @@ fn borrow_final_place(code: &str) -> Option<(String, String, usize)> {
     let range = tail.syntax().text_range();
     let (from, to) = (start + usize::from(range.start()) - WRAP.len(), start + usize::from(range.end()) - WRAP.len());
     let expr = format!("&({})", &code[from..to]);
-    Some((format!("{}{expr}{}", &code[..from], &code[to..]), expr, start))
+    Some((format!("{}{expr}{}", &code[..from], &code[to..]), expr))
 }
 
 fn is_place(e: &ast::Expr) -> bool {
@@ -225,13 +224,14 @@ mod tests {
         assert_eq!(d.before("1", true), None);
         d.after("  :types\n", true);
         assert!(d.before("1", true).unwrap().0.contains("{:#?}"));
-        // Commands after Rust code are not commands.
+        // Commands after Rust code are not commands; shell lines and comments come between.
         assert!(display_commands("let a = 1;\n:fmt {}").is_empty());
+        assert_eq!(display_commands("!ls\n// c\n:dep x = \"1\"\n  :fmt  {:#?}\n:types\n1"), [("fmt", Some("{:#?}")), ("types", None)]);
     }
 
     #[test]
     fn a_final_place_is_borrowed_and_nothing_else_changes() {
-        let b = |c: &str| borrow_final_place(c).map(|(code, _, _)| code);
+        let b = |c: &str| borrow_final_place(c).map(|(code, _)| code);
         assert_eq!(b("x").as_deref(), Some("&(x)"));
         assert_eq!(b("let s = String::new();\ns\n").as_deref(), Some("let s = String::new();\n&(s)\n"));
         assert_eq!(b(":dep itoa = \"1\"\n// note\n\nlet a = 1; a.b[0]").as_deref(), Some(":dep itoa = \"1\"\n// note\n\nlet a = 1; &(a.b[0])"));
@@ -251,6 +251,8 @@ mod tests {
         assert!(x.retry_as_written(["error: ... | &(x)"]));
         assert!(!x.retry_as_written(["error: ... | let a = 1;"]));
         assert!(!d.borrowed(":opt\nx").unwrap().retry_as_written(["&(x)"]));
+        assert!(!d.borrowed("!ls\nx").unwrap().retry_as_written(["&(x)"]));
+        assert!(d.borrowed("// a comment\n\nx").unwrap().retry_as_written(["&(x)"]), "no commands");
     }
 
     #[test]
