@@ -1,50 +1,103 @@
 #!/usr/bin/env bash
 # Every test of the project: the main job (every lock in lockfiles/ must reproduce, into a scratch
-# store), the workspace's tests (unit, property and end-to-end), and the Jupyter kernel over the
-# wire (jupyter_kernel_test, our protocol tests, every notebook under nbclient), every notebook in
-# JupyterLab inside headless Chromium (figures rendered, screenshots in target/browser-test), the causal
-# estimators against statsmodels and the scalar RDD against rdrobust, from a Python venv this
-# script makes; the sweep tests against a one-node Slurm cluster it starts (and stops).
+# store), the Jupyter kernel over the wire (jupyter_kernel_test, our protocol tests, every notebook
+# under nbclient; the kernel forced onto the path of a toolchain without rust-src, so every machine
+# gives the same verdict), every notebook in JupyterLab inside headless Chromium (figures rendered,
+# screenshots in target/browser-test), the causal estimators against statsmodels and the scalar RDD
+# against rdrobust, the sweep tests against a one-node Slurm cluster it starts (and stops), and the
+# workspace's unit, property and end-to-end tests.
+#
+# One release build serves all of it: the workspace's tests are built with the release profile,
+# and the `reprise` binary that build makes runs the main job and the kernel (a second, debug
+# build of the whole dependency graph took 15–18 minutes). What waits on the network (apt-get,
+# pip, npm: tests/install.sh) runs beside that build. At the end a table gives each stage's wall
+# time. About 25–30 minutes on a 2-core machine from a clean clone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/reprise-ci.XXXXXX")
 # the Slurm cluster's folder stays short: munge's socket path must fit in 108 bytes
 slurm_dir=$(mktemp -d /tmp/reprise-slurm.XXXXXX)
-trap 'bash tests/slurm/cluster.sh down "$slurm_dir" || true; rm -rf "$scratch" "$slurm_dir"' EXIT
+installs_pid=
 
-echo "== main job: reprise reproduce (release build, scratch store)"
-cargo run --release --locked -q -p reprise-kernel --bin reprise -- --quiet --store "$scratch/store" reproduce
+stages=()
+stage_name=
+stage_t0=$(date +%s)
+all_t0=$stage_t0
+stage() {
+  local now; now=$(date +%s)
+  [ -n "$stage_name" ] && stages+=("$(printf '%-58s %6d' "$stage_name" $((now - stage_t0)))")
+  stage_name=$1
+  stage_t0=$now
+  [ -n "$1" ] && echo "== $1"
+  return 0
+}
+finish() {
+  local status=$?
+  set +e
+  stage ""
+  [ -n "$installs_pid" ] && kill "$installs_pid" 2>/dev/null
+  bash tests/slurm/cluster.sh down "$slurm_dir" || true
+  rm -rf "$slurm_dir"
+  echo
+  printf '%-58s %6s\n' "stage" "wall s"
+  printf '%s\n' "${stages[@]}"
+  printf '%-58s %6d\n' "total" $(( $(date +%s) - all_t0 ))
+  [ $status -eq 0 ] || echo "run-all: FAILED (exit $status) in the stage listed last"
+  # The test runner's own closing line stays the last line.
+  [ -f "$scratch/workspace.log" ] && grep -E '^ *Summary|^test result' "$scratch/workspace.log" | tail -n 1
+  rm -rf "$scratch"
+  exit $status
+}
+trap finish EXIT
 
-echo "== Jupyter kernel over the wire (Python venv: tests/jupyter/requirements.txt)"
-venv=${REPRISE_TEST_VENV:-target/test-venv}
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
+if cargo nextest --version >/dev/null 2>&1; then
+  build_tests=(cargo nextest run --workspace --locked --cargo-profile release --no-run)
+  run_tests=(cargo nextest run --workspace --locked --cargo-profile release --no-fail-fast)
+else
+  echo "cargo-nextest is not installed; using cargo test"
+  build_tests=(cargo test --workspace --locked --release --no-run)
+  run_tests=(cargo test --workspace --locked --release --no-fail-fast)
 fi
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/jupyter/requirements.txt
+
+stage "installs in the background (tests/install.sh: apt-get, pip, npm)"
+bash tests/install.sh > "$scratch/install.log" 2>&1 &
+installs_pid=$!
+
+stage "release build: the reprise binary and every test binary"
+"${build_tests[@]}"
 bin=$PWD/target/release/reprise
+
+stage "main job: reprise reproduce (scratch store)"
+"$bin" --quiet --store "$scratch/store" reproduce
+
+stage "waiting for the installs"
+if ! wait "$installs_pid"; then
+  installs_pid=
+  cat "$scratch/install.log" >&2
+  echo "tests/install.sh failed (its log is above)" >&2
+  exit 1
+fi
+installs_pid=
+cat "$scratch/install.log"
+venv=${REPRISE_TEST_VENV:-target/test-venv}
+
+stage "Jupyter kernel over the wire (no rust-src path forced)"
 "$bin" kernel install --prefix "$venv" > /dev/null
-REPRISE_BIN="$bin" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/jupyter
+REPRISE_BIN="$bin" REPRISE_KERNEL_NO_RUST_SRC=1 "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/jupyter
 
-echo "== the notebooks in JupyterLab inside headless Chromium (tests/browser/run.sh, same venv)"
-REPRISE_BIN="$bin" bash tests/browser/run.sh
+stage "notebooks in JupyterLab in headless Chromium"
+REPRISE_BIN="$bin" REPRISE_KERNEL_NO_RUST_SRC=1 bash tests/browser/run.sh
 
-echo "== causal estimators against statsmodels (tests/causal/requirements.txt, same venv)"
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/causal/requirements.txt
+stage "causal estimators against statsmodels"
 REPRISE_BIN="$bin" "$venv/bin/python" -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning tests/causal
 
-echo "== scalar RDD against rdrobust 2.1.1 (tests/rdd/requirements.txt, same venv)"
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/causal/requirements.txt -r tests/rdd/requirements.txt
+stage "scalar RDD against rdrobust 2.1.1"
 REPRISE_BIN="$bin" "$venv/bin/python" -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning tests/rdd
 
-echo "== a one-node Slurm cluster on 127.0.0.1 for the sweep tests (tests/slurm/cluster.sh)"
+stage "one-node Slurm cluster on 127.0.0.1"
 SLURM_CONF=$(bash tests/slurm/cluster.sh up "$slurm_dir")
 export SLURM_CONF REPRISE_REQUIRE_SLURM=1
 
-echo "== workspace tests"
-if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast
-else
-  echo "cargo-nextest is not installed; using cargo test"
-  cargo test --workspace --locked --no-fail-fast
-fi
+stage "workspace tests (release profile)"
+"${run_tests[@]}" 2>&1 | tee "$scratch/workspace.log"

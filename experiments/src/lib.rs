@@ -11,3 +11,6 @@ pub mod rdd;
 pub mod registry;
 
 pub use registry::{all, find};
+/// The array crate of the estimators' inputs and outputs, so a notebook can name their types
+/// (`reprise_experiments::ndarray::Array2<f64>`) without adding it itself.
+pub use ndarray;

@@ -16,7 +16,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // The same binary is re-executed by evcxr as the process that runs Rust cells (and as its
-    // rustc wrapper): that must happen before anything else.
+    // rustc wrapper), and as the wrapper of the probe that names variable types: that must happen
+    // before anything else (the probe's first, since evcxr's wrapper may call it).
+    #[cfg(feature = "notebook")]
+    jupyter::type_probe::wrapper_hook();
     #[cfg(feature = "notebook")]
     evcxr::runtime_hook();
     // Die quietly on a closed pipe (`reprise show … | head`) like other command-line tools.

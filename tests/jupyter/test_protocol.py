@@ -382,3 +382,43 @@ def test_a_fresh_kernel_reuses_the_last_dep_build_until_the_source_changes(tmp_p
     (crate / "src" / "lib.rs").write_text("pub fn answer() -> u32 { 8 }\n")
     value, progress = session()
     assert value == "8" and "Compiling tiny v0.1.0" in progress, progress
+
+
+def test_variables_without_written_types_on_a_toolchain_without_rust_src():
+    """With rust-analyzer unable to type anything of std (forced here whatever the toolchain has),
+    the compiler names the types of untyped `let`s; the next cells use them. The notebook hears of
+    it once; a closure gets a reason and a way out, and a cell's own error is its error."""
+    env = {**os.environ, "REPRISE_KERNEL_NO_RUST_SRC": "1"}
+    with started(env=env) as (_, kc):
+        def ok(code):
+            reply, out = run(kc, code)
+            assert reply["content"]["status"] == "ok", (code, reply["content"])
+            results = [m["content"]["data"]["text/plain"] for m in out if m["msg_type"] == "execute_result"]
+            stderr = "".join(m["content"]["text"] for m in out if m["msg_type"] == "stream" and m["content"]["name"] == "stderr")
+            return (results[-1] if results else None), stderr
+
+        _, said = ok("let v = vec![1u8, 2];")
+        assert "rust-src" in said and "`v`" in said, said
+        assert ok("v")[0] == "[1, 2]"
+        _, said = ok('let m = std::collections::BTreeMap::<String, f64>::new();\nlet s = String::from("x");\nlet n = 5;')
+        assert said == "", "the note comes once per kernel"
+        assert ok('let mut m2 = m.clone();\nm2.insert(s.clone(), 2.5);\n(m.len(), &m2, &s, n + 1)')[0] == '(0, {"x": 2.5}, "x", 6)'
+        assert ok("m2.len()")[0] == "1"
+        # An ndarray from a science crate's function (the crate re-exports ndarray, so its
+        # type can be written).
+        ok(":dep reprise-experiments")
+        ok("use reprise_experiments::linalg::{gram_of, RowMajor};\nlet g = gram_of(RowMajor::of(&[1.0, 2.0, 3.0, 4.0], 2), None, None);")
+        assert ok("(g.shape().to_vec(), g[[0, 1]], g.sum())")[0] == "([2, 2], 14.0, 58.0)"
+        # A type the cell itself defines, a variable the cell moves, a shadowed name.
+        ok("#[derive(Debug)] struct Pt { x: u8 }\nlet p = Pt { x: 3 };\nlet ps = vec![p];\nlet k = 1;\nlet k = vec![k];")
+        assert ok("(&ps, &k)")[0] == "([Pt { x: 3 }], [1])"
+        # A closure, and an iterator holding one: a reason and a way out; the kernel goes on.
+        for code, words in [("let f = |x: i32| x + 1;", "Box<dyn Fn"), ("let it = v.iter().map(|x| x + 1);", ".collect::<Vec<_>>()")]:
+            reply, _ = run(kc, code)
+            c = reply["content"]
+            assert c["status"] == "error" and c["ename"] == "TypeError" and words in c["evalue"], c
+        reply, _ = run(kc, "let q = not_defined + 1;")
+        c = reply["content"]
+        assert c["status"] == "error" and "not_defined" in c["evalue"], c
+        assert "__reprise_type_probe" not in c["evalue"]
+        assert ok("v.len() + ps.len()")[0] == "3"

@@ -92,6 +92,11 @@ fn head(code: &str) -> Head<'_> {
     h
 }
 
+/// The byte where a cell's Rust starts, after its leading commands, shell lines and comments.
+pub fn rust_start(code: &str) -> usize {
+    head(code).rust_start
+}
+
 /// The `:fmt` and `:types` commands of a cell, with their arguments.
 fn display_commands(code: &str) -> Vec<(&str, Option<&str>)> {
     head(code).commands.into_iter().filter(|(name, _)| *name == "fmt" || *name == "types").collect()

@@ -6,6 +6,7 @@
 use super::emit::{Emit, Recorder};
 use super::build_seed;
 use super::plain_display::{self, PlainDisplay};
+use super::type_probe;
 use super::stderr_sync::{Settled, StderrSync};
 use super::engine::{EngineConfig, Interrupter, Outcome};
 use crossbeam_channel::{Receiver, Sender, select};
@@ -106,6 +107,11 @@ pub struct RustCells {
     cell: Arc<Mutex<CellState>>,
     flush: Sender<Sender<()>>,
     notice: Option<String>,
+    /// rust-analyzer cannot type variables (no rust-src, or forced for tests): untyped `let`s are
+    /// typed by the compiler before the cell runs ([`type_probe`]).
+    probe_first: bool,
+    /// The notebook has been told once that variable types came from the compiler.
+    told_probe: bool,
     pending_lock: Option<Vec<u8>>,
     lock_target: Option<PathBuf>,
     interrupt: Interrupter,
@@ -131,13 +137,18 @@ fn set_env(key: &str, value: &Path) {
     }
 }
 
+/// Set to 1, the kernel acts as on a toolchain without rust-src even where it has one (the tests
+/// take that path on every machine).
+pub const NO_RUST_SRC_ENV: &str = "REPRISE_KERNEL_NO_RUST_SRC";
+
 /// Points rust-analyzer at the toolchain's `rust-src`, or at an empty stand-in so that it never
 /// runs `rustup component add` (which would change the toolchain). Returns a notice when degraded.
 fn rust_src(cache: &Path) -> Option<String> {
-    let sysroot = std::process::Command::new("rustc").args(["--print", "sysroot"]).output().ok()?;
-    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
-    let real = sysroot.join("lib/rustlib/src/rust/library");
-    if real.join("core").is_dir() {
+    let forced = std::env::var_os(NO_RUST_SRC_ENV).is_some_and(|v| v == "1");
+    let sysroot = std::process::Command::new("rustc").args(["--print", "sysroot"]).output().ok();
+    let sysroot = sysroot.map(|s| PathBuf::from(String::from_utf8_lossy(&s.stdout).trim()));
+    let real = sysroot.map(|s| s.join("lib/rustlib/src/rust/library"));
+    if let Some(real) = real.filter(|r| !forced && r.join("core").is_dir()) {
         set_env("RUST_SRC_PATH", &real);
         return None;
     }
@@ -148,7 +159,10 @@ fn rust_src(cache: &Path) -> Option<String> {
         let _ = std::fs::write(dir.join("lib.rs"), "");
     }
     set_env("RUST_SRC_PATH", &stub);
-    Some("the toolchain has no rust-src component, so completion, hover and the inference of variable types know nothing of std (give `let` bindings explicit types); `rustup component add rust-src` enables them (Reprise never changes the toolchain itself)".into())
+    Some(format!(
+        "{}, so completion and hover know nothing of std and the compiler names the types of variables kept between cells (one extra compile in a cell with an untyped `let`); `rustup component add rust-src` gives completion and hover for std (Reprise never changes the toolchain itself)",
+        if forced { format!("{NO_RUST_SRC_ENV}=1 hides the toolchain's rust-src component") } else { "the toolchain has no rust-src component".to_string() }
+    ))
 }
 
 impl RustCells {
@@ -192,7 +206,8 @@ impl RustCells {
         let lock_target = cfg.notebook.as_ref().map(|n| cfg.repo.join("lockfiles/notebooks").join(format!("{n}.Cargo.lock")));
         let pending_lock = lock_target.as_ref().and_then(|p| std::fs::read(p).ok());
         let seed = build_seed::seed_dir(&cache);
-        RustCells { ready, cell, flush: flush_tx, notice, pending_lock, lock_target, interrupt, display: PlainDisplay::default(), hook_set: false, seed, seed_planted: false, seed_current_since: None }
+        let probe_first = notice.is_some();
+        RustCells { ready, cell, flush: flush_tx, notice, probe_first, told_probe: false, pending_lock, lock_target, interrupt, display: PlainDisplay::default(), hook_set: false, seed, seed_planted: false, seed_current_since: None }
     }
 
     /// Waits for evcxr, then runs `f` on it.
@@ -314,34 +329,36 @@ impl RustCells {
             let _ = self.with_ctx(|ctx| Self::compile_dir(ctx).map(|dir| build_seed::plant(&seed, &dir)));
             self.seed_planted = true;
         }
-        let borrowed = self.display.borrowed(code);
-        let result = self.with_ctx(|ctx| {
-            let vars: Vec<String> = ctx.variables_and_types().map(|(n, _)| n.to_string()).collect();
-            // Registry dependencies compiled once are reused by every later kernel (evcxr's
-            // rustc-wrapper cache in ~/.cache/evcxr, capped at 2 GiB). Dependencies build in the
-            // cell that declares them; every other cell builds without the cache, whose lookups
-            // and size scan cost tens of milliseconds a cell (bench/kernel.py: 1.15× → 1.04× the
-            // peer's trivial cell).
-            if adds_dep {
-                let _ = ctx.execute(":cache 2048");
+        // Untyped `let`s typed by the compiler: first where rust-analyzer cannot (no rust-src), or
+        // after evcxr gave up on a type.
+        let mut typed = match self.probe_first {
+            true => self.typed(code, &out),
+            false => Ok(None),
+        };
+        let mut result = typed.as_ref().map_err(Clone::clone).map(|t| self.run_once(t.as_ref().map_or(code, |t| &t.code), adds_dep));
+        if !self.probe_first && matches!(&result, Ok(Ok((Err(EvcxrError::Message(m)), _))) if type_probe::is_unknown_type_error(m)) {
+            typed = self.typed(code, &out);
+            match &typed {
+                Ok(Some(t)) => result = Ok(self.run_once(&t.code, adds_dep)),
+                Ok(None) => {}
+                Err(outcome) => result = Err(outcome.clone()),
             }
-            let r = match &borrowed {
-                Some(b) => match ctx.execute(&b.code) {
-                    Err(EvcxrError::CompilationErrors(errors)) if b.retry_as_written(errors.iter().map(|e| e.rendered())) => ctx.execute(code),
-                    r => r,
-                },
-                None => ctx.execute(code),
-            };
-            if adds_dep {
-                let _ = ctx.execute(":cache 0");
-            }
-            (r, vars)
-        });
+        }
+        // A written type that names a crate the session lacks: say which, and the way out.
+        if let (Ok(Some(t)), Ok(Ok((Err(EvcxrError::CompilationErrors(errors)), _)))) = (&typed, &result)
+            && let Some(why) = errors.first().and_then(|e| t.missing_crate(&e.message()))
+        {
+            result = Err(Outcome::error("TypeError", &why, vec![]));
+        }
         self.drain();
         let panic = {
             let mut c = self.cell.lock().unwrap_or_else(|p| p.into_inner());
             c.emit = None;
             c.panic.take()
+        };
+        let result = match result {
+            Ok(r) => r,
+            Err(outcome) => return outcome,
         };
         let (result, vars_before) = match result {
             Ok(r) => r,
@@ -384,6 +401,91 @@ impl RustCells {
             }
             Err(e) => Outcome::error("EvalError", &e.to_string(), vec![]),
         }
+    }
+
+    /// Runs `code` in evcxr (with the final place borrowed for the display trait); also returns the
+    /// variables the session had before.
+    fn run_once(&mut self, code: &str, adds_dep: bool) -> Result<(Result<evcxr::EvalOutputs, EvcxrError>, Vec<String>), String> {
+        let borrowed = self.display.borrowed(code);
+        self.with_ctx(|ctx| {
+            let vars: Vec<String> = ctx.variables_and_types().map(|(n, _)| n.to_string()).collect();
+            // Registry dependencies compiled once are reused by every later kernel (evcxr's
+            // rustc-wrapper cache in ~/.cache/evcxr, capped at 2 GiB). Dependencies build in the
+            // cell that declares them; every other cell builds without the cache, whose lookups
+            // and size scan cost tens of milliseconds a cell (bench/kernel.py: 1.15× → 1.04× the
+            // peer's trivial cell).
+            if adds_dep {
+                let _ = ctx.execute(":cache 2048");
+            }
+            let r = match &borrowed {
+                Some(b) => match ctx.execute(&b.code) {
+                    Err(EvcxrError::CompilationErrors(errors)) if b.retry_as_written(errors.iter().map(|e| e.rendered())) => ctx.execute(code),
+                    r => r,
+                },
+                None => ctx.execute(code),
+            };
+            if adds_dep {
+                let _ = ctx.execute(":cache 0");
+            }
+            (r, vars)
+        })
+    }
+
+    /// `code` with the types of its untyped `let`s written in, as the compiler names them
+    /// ([`type_probe`]); `None` when there is nothing to type or the probe cannot tell (evcxr then
+    /// gets the cell as written). An error outcome when the cell's own code does not compile or a
+    /// type cannot be named.
+    fn typed(&mut self, code: &str, out: &Arc<Recorder>) -> Result<Option<type_probe::Typed>, Outcome> {
+        let lets = type_probe::untyped_lets(code);
+        if lets.is_empty() {
+            return Ok(None);
+        }
+        let wrapper = std::env::current_exe().map_err(|e| Outcome::error("EngineError", &format!("finding the kernel's own binary to name variable types: {e}"), vec![]))?;
+        let errors = self
+            .with_ctx(|ctx| {
+                let vars: Vec<(String, String)> = ctx.variables_and_types().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+                match ctx.execute(&type_probe::probe_cell(code, &lets, &vars, &wrapper)) {
+                    Err(EvcxrError::CompilationErrors(errors)) => errors.iter().filter(|e| e.level() == "error").map(|e| (e.message(), e.rendered())).collect(),
+                    _ => Vec::new(),
+                }
+            })
+            .map_err(|e| Outcome::error("EngineError", &e, vec![]))?;
+        let rendered: Vec<&str> = errors.iter().map(|(_, r)| r.as_str()).collect();
+        let answer = type_probe::read_answer(&rendered, lets.len());
+        if !answer.cell_errors.is_empty() {
+            // The cell's own errors, unless they concern the probe's wrapping (then evcxr says).
+            if answer.cell_errors.iter().any(|&i| rendered[i].contains("__reprise_type_probe")) {
+                return Ok(None);
+            }
+            let first = errors[answer.cell_errors[0]].0.clone();
+            let traceback = answer.cell_errors.iter().flat_map(|&i| rendered[i].lines().map(str::to_owned).collect::<Vec<_>>()).collect();
+            return Err(Outcome::error("CompilationError", &first, traceback));
+        }
+        let mut typed_lets = Vec::new();
+        let mut types = Vec::new();
+        for (u, t) in lets.iter().zip(answer.types) {
+            let Some(t) = t else { continue };
+            match type_probe::nameable(&u.name, &t) {
+                Ok(t) => {
+                    typed_lets.push(u.clone());
+                    types.push(t);
+                }
+                Err(why) => return Err(Outcome::error("TypeError", &why, vec![])),
+            }
+        }
+        if typed_lets.is_empty() {
+            return Ok(None);
+        }
+        if !self.told_probe {
+            self.told_probe = true;
+            let names: Vec<String> = typed_lets.iter().map(|u| format!("`{}`", u.name)).collect();
+            let why = if self.probe_first { "the toolchain has no rust-src component" } else { "rust-analyzer could not tell" };
+            out.stream(
+                "stderr",
+                &format!("note: the compiler named the types of {} ({why}; one extra compile in cells with an untyped `let`); `rustup component add rust-src` gives completion and hover for std. Said once per kernel.\n", names.join(", ")),
+            );
+        }
+        Ok(Some(type_probe::Typed::new(code, &typed_lets, types)))
     }
 
     /// Completions from rust-analyzer; cursor positions are in Unicode code points.
