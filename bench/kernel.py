@@ -8,6 +8,10 @@ figures print).
   trivial Rust cell, and with 50 live variables (target: no slower than evcxr_jupyter)
   a cell ending in an immutable variable, with 50 live variables (evcxr compiles both such cells
   twice, first trying `evcxr_display`; reprise once: kernel/src/jupyter/plain_display.rs)
+  an untyped `let` where rust-analyzer cannot type std (no rust-src; forced here with
+  REPRISE_KERNEL_NO_RUST_SRC=1): the compiler names the type in one extra compile
+  (kernel/src/jupyter/type_probe.rs); ratio against the same cell with its type written, same
+  kernel, cells alternating (target: at most one extra compile, about 2x)
 
 Usage: REPRISE_STORE=$(mktemp -d) target/test-venv/bin/python bench/kernel.py [--rounds N]
 """
@@ -83,6 +87,28 @@ def ratio_interval(r):
     return statistics.median(r), r[k], r[n - 1 - k]
 
 
+def untyped_let(rounds):
+    """An untyped `let` typed by the compiler against the same cell with its type written, in one
+    kernel on the no-rust-src path with 50 live variables; per-round ratios untyped / typed."""
+    import os
+    km = KernelManager(kernel_name="reprise")
+    km.start_kernel(env={**os.environ, "REPRISE_KERNEL_NO_RUST_SRC": "1"})
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=60)
+    cell(kc, "\n".join(f"let v{i}: u64 = {i};" for i in range(50)))
+    cell(kc, "let w = vec![1u8, 2];")  # the note, said once
+    untyped, typed = [], []
+    for i in range(rounds):
+        pair = [("untyped", "let w = vec![1u8, 2];"), ("typed", "let w: Vec<u8> = vec![1u8, 2];")]
+        for name, code in pair if i % 2 == 0 else reversed(pair):
+            (untyped if name == "untyped" else typed).append(cell(kc, code))
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+    # Reported as the "reprise" column (untyped) against the typed cell in the peer's column.
+    return {"reprise": statistics.median(untyped), "rust": statistics.median(typed), "ratios": sorted(x / y for x, y in zip(untyped, typed)), "peer": "typed"}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=10)
@@ -106,12 +132,14 @@ def main():
     for km, kc in started.values():
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+    rows["untyped_let_no_src"] = untyped_let(a.rounds)
     print(f"{'measure':<22}{'reprise':>12}{'evcxr_jupyter':>16}{'ratio':>8}   per-round ratio: median [95% interval]")
     for k, r in rows.items():
         v, p = r["reprise"], r.get("rust")
         ratio = f"{v / p:.2f}" if p else "-"
         paired = "{:.3f} [{:.3f}, {:.3f}]".format(*ratio_interval(r["ratios"])) if "ratios" in r else ""
-        print(f"{k:<22}{v * 1000:>10.1f}ms{(f'{p * 1000:.1f}ms' if p else '-'):>16}{ratio:>8}   {paired}")
+        note = "   (peer column: the same cell with its type written, same kernel)" if r.get("peer") == "typed" else ""
+        print(f"{k:<22}{v * 1000:>10.1f}ms{(f'{p * 1000:.1f}ms' if p else '-'):>16}{ratio:>8}   {paired}{note}")
     if len(names) == 1:
         print("(evcxr_jupyter's kernelspec `rust` is not installed: no peer figures; bash bench/evcxr-peer/install.sh installs it)")
 

@@ -44,7 +44,8 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Run a stored run (or every cell of a sweep) again and compare every output with the recorded one
     Rerun(RerunArgs),
-    /// Show a run: its spec, outputs and provenance, or one output's bytes
+    /// Show any hash Reprise printed: a run (spec, outputs, provenance; or one output's bytes), a
+    /// sweep (grid, tally, aggregate), an aggregate or table, a saved session (cells, outputs)
     Show(ShowArgs),
     /// List recorded runs, newest first
     Runs(RunsArgs),
@@ -52,7 +53,15 @@ pub enum Command {
     Experiments,
     /// Rehash every object in the store; report corrupt and missing ones
     Verify,
-    /// Delete objects that no ref, run record or lockfile reaches
+    /// Delete objects that no ref, run, sweep, session, lockfile or running process reaches
+    ///
+    /// Kept: everything reachable from a ref (runs, sweeps with their aggregates and tables,
+    /// saved sessions with their outputs, reruns' new records), from the repository's lockfiles,
+    /// and from the temporary roots of every reprise process still running (a run, a sweep, an
+    /// import or a pull in progress: `pins/` in the store); and every unreachable object younger
+    /// than --keep-newer. A temporary root left by a process that died is discarded and named.
+    /// An object of a Reprise kind this build does not know stops gc before it deletes anything.
+    /// While it deletes, gc holds the store's lock; a run that must wait for it says so.
     Gc(GcArgs),
     /// Pin a run as a reproduction: write lockfiles/<name>.json
     Lock(LockArgs),
@@ -257,9 +266,9 @@ pub struct RerunArgs {
 
 #[derive(Args, Debug)]
 pub struct ShowArgs {
-    /// Run hash (or spec digest), full or a unique prefix
+    /// A hash Reprise printed (run, spec, sweep, aggregate, table, session), full or a unique prefix
     pub hash: String,
-    /// Print the raw bytes of this output instead
+    /// Print the raw bytes of this output of a run instead
     #[arg(long, value_name = "NAME")]
     pub output: Option<String>,
 }
@@ -279,6 +288,13 @@ pub struct GcArgs {
     /// List what would be deleted, delete nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Keep unreachable objects younger than this (e.g. 30m, 2h, 7d): a second line of defence
+    /// for writers gc cannot see, such as a process on another machine sharing the store
+    #[arg(long, value_name = "AGE", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub keep_newer: std::time::Duration,
+    /// Delete every unreachable object now, however young (same as --keep-newer 0s)
+    #[arg(long, conflicts_with = "keep_newer")]
+    pub now: bool,
 }
 
 #[derive(Args, Debug)]

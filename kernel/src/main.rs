@@ -27,6 +27,8 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // A publish that has to wait for `reprise gc` to finish deleting says so.
+    reprise_store::pins::on_gc_wait(|why| eprintln!("note: {why}"));
     let cli = Cli::parse();
     let ctx = cmd::Ctx::new(&cli);
     let result = match cli.command {

@@ -9,7 +9,7 @@ use crate::provenance;
 use crate::record::{OutputEntry, RECORD_SCHEMA, RunRecord};
 use crate::run::Runner;
 use crate::spec::{RunSpec, SPEC_SCHEMA};
-use reprise_store::{Digest, Store, StoreError};
+use reprise_store::{Digest, RefExpect, Store, StoreError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -89,7 +89,14 @@ pub fn resolve_run(store: &Store, hash: &str) -> Result<ResolvedRun, RunnerError
         _ => return Err(RunnerError::NotARun(d.short(12))),
     };
     let spec_digest = record.spec_digest()?;
-    let spec = RunSpec::parse(&store.read_verified(&spec_digest)?)?;
+    let spec_bytes = store.read_verified(&spec_digest).map_err(|e| match e {
+        StoreError::NotFound(_) => RunnerError::User(format!(
+            "run {}: its spec {spec_digest} is not in this store; `reprise verify` lists what is missing — import the bundle again or pull the run from a remote that has it",
+            record_digest.short(12)
+        )),
+        e => e.into(),
+    })?;
+    let spec = RunSpec::parse(&spec_bytes)?;
     Ok(ResolvedRun { record_digest, record, spec_digest, spec })
 }
 
@@ -155,6 +162,10 @@ impl Runner<'_> {
             (d, format!("built at {}", &spec.code.commit[..12.min(spec.code.commit.len())]), env)
         };
         let new = RunRecord::parse(&self.store.read_verified(&new_record)?)?;
+        if new_record != run.record_digest {
+            // The report prints it: kept (the latest rerun of each record) until removed on purpose.
+            self.store.update_ref(&format!("reruns/{}", run.record_digest.hex()), RefExpect::Any, Some(new_record))?;
+        }
         let outputs = compare_outputs(&self.store, &run.record.outputs, &new.outputs)?;
         let mut recorded_env: BTreeMap<String, String> = BTreeMap::new();
         recorded_env.insert("toolchain".into(), spec.toolchain.trim().to_string());

@@ -236,6 +236,8 @@ pub fn aggregate(runner: &Runner, exp: &dyn Experiment, sweep: &Digest, m: &Swee
     }
     let agg = Aggregate { schema: AGGREGATE_SCHEMA.into(), sweep: sweep.hex(), experiment: m.experiment.clone(), groups, tables };
     let d = runner.store.put_bytes(&reprise_core::canon::to_vec(&agg)?)?;
+    // Printed, so kept: the ref holds the aggregate and, through it, the tables.
+    runner.store.update_ref(&crate::gcroots::aggregate_ref(sweep), reprise_store::RefExpect::Any, Some(d))?;
     Ok((d, agg))
 }
 

@@ -29,6 +29,8 @@ pub enum StoreError {
     RefLocked { name: String, lock: PathBuf },
     #[error("ref `{name}` changed under us: expected {expected}, found {found}")]
     RefConflict { name: String, expected: String, found: String },
+    #[error("gc deleted nothing: object {object} cannot be read for the objects it refers to ({why}); a newer Reprise may know it — upgrade, or remove what refers to it on purpose")]
+    GcRefused { object: Digest, why: String },
     #[error("ref `{name}` holds `{content}`, not a digest")]
     BadRef { name: String, content: String },
 }
@@ -50,6 +52,7 @@ impl StoreError {
                 | StoreError::Ambiguous { .. }
                 | StoreError::BadPrefix(_)
                 | StoreError::BadRefName(_)
+                | StoreError::GcRefused { .. }
         )
     }
 }

@@ -3,20 +3,24 @@
 
 use crate::digest::{Digest, Hasher, hex_val};
 use crate::error::StoreError;
+use crate::pins::{GcLock, Pins};
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tempfile::NamedTempFile;
 
 const CHUNK: usize = 1 << 20;
 /// Small files put in one call share one `syncfs` per batch rather than one fsync each.
 const BATCH: usize = 64;
 
-/// A store rooted at a directory.
+/// A store rooted at a directory. Every object a handle publishes is a temporary root of `gc`
+/// until the handle (and its clones) drop: see [`crate::pins`].
 #[derive(Clone, Debug)]
 pub struct Store {
     root: PathBuf,
+    pins: Arc<Pins>,
 }
 
 impl Store {
@@ -32,7 +36,8 @@ impl Store {
         if found.trim() != crate::FORMAT {
             return Err(StoreError::WrongFormat { path: root, found: found.trim().to_string() });
         }
-        Ok(Store { root })
+        let pins = Arc::new(Pins::new(&root));
+        Ok(Store { root, pins })
     }
 
     /// Opens the store at `root`, creating its layout first if the directory holds none.
@@ -79,6 +84,14 @@ impl Store {
         self.object_path(d).is_file()
     }
 
+    /// Makes `digests` temporary roots of this handle: a writer that will refer to objects it
+    /// found in the store rather than put calls this before it looks, so that `gc` cannot delete
+    /// them in between.
+    pub fn pin(&self, digests: &[Digest]) -> Result<(), StoreError> {
+        let _shared = GcLock::shared(&self.root)?;
+        self.pins.add(digests)
+    }
+
     /// Stores bytes read from `r` (streamed: memory stays at one chunk), durably.
     pub fn put_reader(&self, r: impl Read) -> Result<Digest, StoreError> {
         let (tmp, digest) = self.write_tmp(r, "<input>")?;
@@ -111,6 +124,8 @@ impl Store {
     /// (create-if-absent), a second `syncfs` makes the links durable. Returns how many were new.
     pub(crate) fn adopt(&self, files: &[(Digest, PathBuf)]) -> Result<usize, StoreError> {
         self.sync_filesystem()?;
+        let _shared = GcLock::shared(&self.root)?;
+        self.pins.add(&files.iter().map(|(d, _)| *d).collect::<Vec<_>>())?;
         let mut new = 0;
         for (d, src) in files {
             let dest = self.object_path(d);
@@ -197,6 +212,8 @@ impl Store {
     /// Makes a durable temporary file the object `digest`, unless that object already exists.
     /// Returns the fan-out directory that gained an entry (the caller makes it durable).
     fn publish(&self, tmp: NamedTempFile, digest: &Digest) -> Result<Option<PathBuf>, StoreError> {
+        let _shared = GcLock::shared(&self.root)?;
+        self.pins.add(std::slice::from_ref(digest))?;
         let dest = self.object_path(digest);
         let fan = dest.parent().unwrap();
         if !fan.is_dir() {

@@ -2,6 +2,7 @@
 //! repositories made in temporary directories.
 
 mod bundle;
+mod gc;
 mod lock;
 mod remote;
 mod rerun;

@@ -422,3 +422,33 @@ def test_variables_without_written_types_on_a_toolchain_without_rust_src():
         assert c["status"] == "error" and "not_defined" in c["evalue"], c
         assert "__reprise_type_probe" not in c["evalue"]
         assert ok("v.len() + ps.len()")[0] == "3"
+
+
+def test_a_saved_session_survives_gc_and_shows(tmp_path, reprise_bin):
+    """A session saved over the wire keeps its outputs through `reprise gc --now` once the kernel
+    is gone (its temporary roots with it): `show` lists its cells, `rerun` replays them, every
+    output digest is still in the store and `verify` is clean."""
+    store = str(tmp_path / "store")
+    env = {**os.environ, "REPRISE_STORE": store}
+    with started(env=env) as (_, kc):
+        for code in ["let x: u64 = 6 * 7;", 'println!("x is {x}");', "x * 2"]:
+            reply, _ = run(kc, code)
+            assert reply["content"]["status"] == "ok", reply["content"]
+        reply, out = run(kc, ":session save")
+        session = [m for m in out if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"]
+    cli = lambda *a: subprocess.run([reprise_bin, "--store", store, *a], capture_output=True, text=True, timeout=600)
+    gc = cli("gc", "--now")
+    assert gc.returncode == 0, gc.stderr
+    shown = cli("--json", "show", session)
+    assert shown.returncode == 0, shown.stderr
+    manifest = json.loads(shown.stdout)
+    assert manifest["missing_outputs"] == 0 and len(manifest["cells"]) == 3, manifest
+    for cell in manifest["cells"]:
+        for o in cell["outputs"]:
+            assert cli("store", "get", o["digest"]).returncode == 0, o
+    text = cli("show", session).stdout
+    assert "[2] ok       println!" in text and "stream:stdout" in text, text
+    replay = cli("rerun", session)
+    assert replay.returncode == 0 and "every cell gives the same outputs" in replay.stdout, replay.stdout + replay.stderr
+    verify = cli("verify")
+    assert verify.returncode == 0, verify.stdout + verify.stderr

@@ -27,6 +27,9 @@ pub fn verify(ctx: &Ctx) -> anyhow::Result<()> {
         for (d, who) in &report.missing {
             println!("MISSING  {d}  (named by {who})");
         }
+        if !report.missing.is_empty() {
+            println!("missing objects come back by importing the bundle or pulling from the remote that had them, or by running what made them again");
+        }
         for p in &report.stray {
             println!("STRAY    {}", p.display());
         }
@@ -54,10 +57,14 @@ pub fn verify(ctx: &Ctx) -> anyhow::Result<()> {
 pub fn gc(ctx: &Ctx, args: GcArgs) -> anyhow::Result<()> {
     let store = ctx.store()?;
     let roots = gcroots::lock_roots(&ctx.repo)?;
-    let report = store.gc(&roots, &gcroots::children, args.dry_run)?;
+    let keep_newer = if args.now { std::time::Duration::ZERO } else { args.keep_newer };
+    let opts = reprise_store::GcOptions { dry_run: args.dry_run, keep_newer };
+    let report = store.gc(&roots, &gcroots::children, &opts)?;
     if ctx.json {
         print_json(&json!({
             "dry_run": report.dry_run, "kept": report.kept, "freed": report.freed, "tmp_removed": report.tmp_removed,
+            "young_kept": report.young, "keep_newer_s": keep_newer.as_secs_f64(), "live_writers": report.live_pins,
+            "stale_temporary_roots": report.stale_pins.iter().map(|(p, who, n)| json!({"file": p, "writer": who, "objects": n})).collect::<Vec<_>>(),
             "removed": report.removed.iter().map(|(d, s)| json!({"object": d.hex(), "size": s})).collect::<Vec<_>>(),
         }));
         return Ok(());
@@ -66,13 +73,25 @@ pub fn gc(ctx: &Ctx, args: GcArgs) -> anyhow::Result<()> {
     for (d, size) in &report.removed {
         println!("{verb} {d} ({})", render::size(*size));
     }
+    for (p, who, n) in &report.stale_pins {
+        let what = if args.dry_run { "would discard" } else { "discarded" };
+        println!("{what} the temporary roots of {who} ({n} objects; {})", p.display());
+    }
     println!(
-        "{verb} {} objects ({}), kept {} reachable from refs, runs and lockfiles{}",
+        "{verb} {} objects ({}), kept {} reachable from refs, runs, sweeps, sessions, lockfiles{}{}",
         report.removed.len(),
         render::size(report.freed),
         report.kept,
+        if report.live_pins > 0 { format!(" and {} running process(es)", report.live_pins) } else { String::new() },
         if report.tmp_removed > 0 { format!("; {} stale tmp files", report.tmp_removed) } else { String::new() }
     );
+    if report.young > 0 {
+        println!(
+            "kept {} unreachable objects younger than {} (--keep-newer; `reprise gc --now` removes them)",
+            report.young,
+            humantime::format_duration(keep_newer)
+        );
+    }
     Ok(())
 }
 

@@ -200,12 +200,12 @@ fn slurm_pool(ctx: &Ctx, sweep: &Digest, specs: &[Digest], throttle: usize) -> a
     Ok(results.into_iter().map(|r| r.expect("every cell has an outcome")).collect())
 }
 
-fn point_text(p: &std::collections::BTreeMap<String, String>) -> String {
+pub(crate) fn point_text(p: &std::collections::BTreeMap<String, String>) -> String {
     if p.is_empty() { "(no grid)".into() } else { p.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ") }
 }
 
 /// The aggregate as a table: one row per grid point, mean ± sd of up to four summary fields.
-fn print_aggregate(a: &Aggregate) {
+pub(crate) fn print_aggregate(a: &Aggregate) {
     let Some(first) = a.groups.first() else { return };
     let fields: Vec<&String> = first.fields.keys().take(4).collect();
     let mut header = format!("{:<28} {:>5}", "grid point", "cells");

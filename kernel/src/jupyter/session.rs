@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-pub const SESSION_SCHEMA: &str = "reprise.session/1";
+pub use reprise_runner::gcroots::SESSION_SCHEMA;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OutputRecord {

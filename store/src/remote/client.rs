@@ -224,6 +224,9 @@ impl Remote {
 
     /// Receives one object into the store, verified before it is published.
     async fn pull_one(&self, store: &Store, d: Digest) -> Result<Option<u64>, RemoteError> {
+        // Pinned before the look: an unreachable copy found here must outlive a `gc` until the
+        // pull's refs name it.
+        store.pin(std::slice::from_ref(&d))?;
         if store.contains(&d) {
             return Ok(None);
         }
