@@ -7,7 +7,7 @@ use std::path::PathBuf;
 pub enum StoreError {
     #[error("{op} {path}: {source}")]
     Io { op: &'static str, path: PathBuf, source: std::io::Error },
-    #[error("{0} is not a Reprise store (no FORMAT file); create one with `reprise --store {0} verify` or point --store at an existing store")]
+    #[error("{0} is not a Reprise store (no FORMAT file): point --store (or REPRISE_STORE) at an existing store; the first command that writes to a new one (`reprise run`, `sweep`, `bundle import`, `store put`) creates it")]
     NotAStore(PathBuf),
     #[error("store at {path} has layout `{found}`, this build reads `{}`", crate::FORMAT)]
     WrongFormat { path: PathBuf, found: String },

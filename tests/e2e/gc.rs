@@ -155,3 +155,100 @@ fn a_killed_runs_temporary_roots_are_discarded_by_name_and_an_unknown_kind_stops
     assert!(g.stderr.contains("error: gc deleted nothing") && g.stderr.contains("reprise.notebook-run/9") && g.stderr.contains(&future[..12]), "{}", g.stderr);
     ok(sb.cmd(&["store", "get", &junk]));
 }
+
+mod property {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Run(u8),
+        Sweep(u8),
+        Session(u8),
+        Import(bool),
+        Gc,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u8..6).prop_map(Op::Run),
+            (0u8..3).prop_map(Op::Sweep),
+            any::<u8>().prop_map(Op::Session),
+            any::<bool>().prop_map(Op::Import),
+            Just(Op::Gc),
+        ]
+    }
+
+    /// Two bundles of runs made elsewhere, shared by every case.
+    fn bundles() -> &'static (tempfile::TempDir, [String; 2]) {
+        static B: std::sync::OnceLock<(tempfile::TempDir, [String; 2])> = std::sync::OnceLock::new();
+        B.get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let repo = dir.path().join("repo");
+            std::fs::create_dir(&repo).unwrap();
+            small_repo(&repo);
+            let store = dir.path().join("store");
+            let paths = [0, 1].map(|i| {
+                let r = ok(reprise(&store, &repo, &["run", "demo.pi", "--seed", &format!("{}", 700 + i), "-p", "n=1000", "-p", "tasks=2"])).last_line().to_string();
+                let p = dir.path().join(format!("b{i}.reprise"));
+                ok(reprise(&store, &repo, &["bundle", "export", &r, "-o", p.to_str().unwrap()]));
+                p.to_str().unwrap().to_string()
+            });
+            (dir, paths)
+        })
+    }
+
+    /// A session saved as the kernel saves one: output blobs, a manifest, the ref `sessions/<d>`.
+    fn save_session(sb: &Sandbox, tag: u8) -> Vec<String> {
+        let put = |bytes: &[u8]| {
+            let f = sb.scratch().join("blob");
+            std::fs::write(&f, bytes).unwrap();
+            ok(sb.cmd(&["store", "put", f.to_str().unwrap()])).last_line().to_string()
+        };
+        let blob = put(format!("output {tag}\n").as_bytes());
+        let manifest = format!(
+            r#"{{"cells":[{{"count":1,"outputs":[{{"compare":true,"digest":"{blob}","kind":"stream:stdout","mime":"text/plain"}}],"source":"println!(\"output {tag}\");","status":"ok"}}],"deps_lock":null,"notebook":null,"reprise_version":"0.1.0","schema":"reprise.session/1","toolchain":"rustc"}}"#
+        );
+        let d = put(manifest.as_bytes());
+        std::fs::create_dir_all(sb.store().join("refs/sessions")).unwrap();
+        std::fs::write(sb.store().join("refs/sessions").join(&d), format!("{d}\n")).unwrap();
+        vec![d, blob]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 10, max_shrink_iters: 20, ..ProptestConfig::default() })]
+        #[test]
+        fn every_hash_printed_before_a_gc_resolves_after_it(ops in proptest::collection::vec(op(), 1..9)) {
+            let sb = Sandbox::new();
+            let (_, bundle) = bundles();
+            let f = sb.scratch().join("first");
+            std::fs::write(&f, b"the store exists before the first gc").unwrap();
+            ok(sb.cmd(&["store", "put", f.to_str().unwrap()]));
+            let mut printed: Vec<String> = Vec::new();
+            for op in ops.iter().chain([&Op::Gc]) {
+                match op {
+                    Op::Run(s) => printed.push(ok(sb.cmd(&["run", "demo.pi", "--seed", &s.to_string(), "-p", "n=1000", "-p", "tasks=2"])).last_line().to_string()),
+                    Op::Sweep(s) => {
+                        let seeds = format!("{s}..{}", s + 3);
+                        printed.extend(hashes(&ok(sb.cmd(&["sweep", "demo.pi", "--seeds", &seeds, "-p", "n=1000", "-p", "tasks=2", "--parallel", "2"])).stdout));
+                    }
+                    Op::Session(t) => printed.extend(save_session(&sb, *t)),
+                    Op::Import(second) => {
+                        let out = ok(sb.cmd(&["--json", "bundle", "import", &bundle[*second as usize]])).stdout;
+                        printed.extend(hashes(&out));
+                    }
+                    Op::Gc => {
+                        ok(sb.cmd(&["gc", "--now"]));
+                        for h in &printed {
+                            let shown = try_run(sb.cmd(&["show", h]));
+                            prop_assert_eq!(shown.code, 0, "show {} after {:?}: {}", h, ops, shown.stderr);
+                            prop_assert_eq!(try_run(sb.cmd(&["store", "get", h])).code, 0, "store get {} after {:?}", h, ops);
+                        }
+                    }
+                }
+            }
+            let v = try_run(sb.cmd(&["verify"]));
+            prop_assert_eq!(v.code, 0, "{}", v.stdout);
+        }
+    }
+}
