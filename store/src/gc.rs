@@ -118,14 +118,14 @@ impl Store {
         Ok(report)
     }
 
-    /// Refs, the caller's roots and the live pins, and every pins file as read.
+    /// The live pins, refs and the caller's roots, and every pins file as read. Pins are read
+    /// first: a writer names its objects in refs before its pins go, so one that finishes between
+    /// the two reads is seen in one or the other (refs first could miss it in both).
     fn gc_roots(&self, roots: &[Digest]) -> Result<(Vec<PinsFile>, Vec<Digest>), StoreError> {
-        let mut stack: Vec<Digest> = self.list_refs("")?.into_iter().map(|(_, d)| d).collect();
-        stack.extend_from_slice(roots);
         let pins = pins::read_all(self.root())?;
-        for p in pins.iter().filter(|p| p.stale.is_none()) {
-            stack.extend_from_slice(&p.digests);
-        }
+        let mut stack: Vec<Digest> = pins.iter().filter(|p| p.stale.is_none()).flat_map(|p| p.digests.iter().copied()).collect();
+        stack.extend(self.list_refs("")?.into_iter().map(|(_, d)| d));
+        stack.extend_from_slice(roots);
         Ok((pins, stack))
     }
 

@@ -20,6 +20,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 const HEADER: &str = "reprise-pins 1";
+/// A writer waits this long for a running gc before it says that it is waiting.
+const WAIT_QUIETLY: Duration = Duration::from_secs(1);
 /// A pins file of another host untouched this long is taken as stale.
 pub const FOREIGN_STALE: Duration = Duration::from_secs(24 * 3600);
 
@@ -102,14 +104,20 @@ impl GcLock {
         }
     }
 
-    /// The shared lock; a writer that has to wait says so once through [`on_gc_wait`].
+    /// The shared lock; a writer kept waiting longer than [`WAIT_QUIETLY`] says so once through
+    /// [`on_gc_wait`].
     pub(crate) fn shared(root: &Path) -> Result<GcLock, StoreError> {
         let f = Self::open(root)?;
-        if !Self::flock(&f, libc::LOCK_SH | libc::LOCK_NB, root)? {
-            if let Some(say) = WAIT_NOTICE.get() {
-                say(&format!("`reprise gc` is deleting objects in {}; waiting for it to finish", root.display()));
+        let t0 = std::time::Instant::now();
+        while !Self::flock(&f, libc::LOCK_SH | libc::LOCK_NB, root)? {
+            if t0.elapsed() >= WAIT_QUIETLY {
+                if let Some(say) = WAIT_NOTICE.get() {
+                    say(&format!("`reprise gc` is deleting objects in {}; waiting for it to finish", root.display()));
+                }
+                Self::flock(&f, libc::LOCK_SH, root)?;
+                break;
             }
-            Self::flock(&f, libc::LOCK_SH, root)?;
+            std::thread::sleep(Duration::from_millis(5));
         }
         Ok(GcLock(f))
     }

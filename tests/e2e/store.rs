@@ -166,13 +166,17 @@ fn gc_dry_run_lists_and_gc_deletes_only_the_unreachable() {
     std::fs::write(&junk, "nobody refers to this").unwrap();
     let junk_d = ok(sb.cmd(&["store", "put", junk.to_str().unwrap()])).last_line().to_string();
     let before = walk_objects(&sb.store());
-    let dry = ok(sb.cmd(&["--json", "gc", "--dry-run"])).json();
+    // Young garbage is kept by default (--keep-newer 1h), and gc says so.
+    let plain = ok(sb.cmd(&["gc"]));
+    assert!(plain.stdout.contains("kept 1 unreachable objects younger than 1h"), "{}", plain.stdout);
+    assert!(walk_objects(&sb.store()).contains(&junk_d));
+    let dry = ok(sb.cmd(&["--json", "gc", "--dry-run", "--now"])).json();
     let removed: Vec<&str> = dry["removed"].as_array().unwrap().iter().map(|r| r["object"].as_str().unwrap()).collect();
     assert_eq!(removed, vec![junk_d.as_str()]);
     assert_eq!(walk_objects(&sb.store()).len(), before.len(), "a dry run deletes nothing");
-    let text = ok(sb.cmd(&["gc", "--dry-run"]));
+    let text = ok(sb.cmd(&["gc", "--dry-run", "--now"]));
     assert!(text.stdout.contains(&format!("would remove {junk_d}")), "{}", text.stdout);
-    let real = ok(sb.cmd(&["--json", "gc"])).json();
+    let real = ok(sb.cmd(&["--json", "gc", "--now"])).json();
     assert_eq!(real["removed"].as_array().unwrap().len(), 1);
     let after = walk_objects(&sb.store());
     assert_eq!(after.len(), before.len() - 1);

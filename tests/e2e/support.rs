@@ -49,8 +49,9 @@ pub fn try_run(mut c: Command) -> Ran {
 
 /// Runs and asserts success.
 pub fn ok(c: Command) -> Ran {
+    let args: Vec<String> = c.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
     let r = try_run(c);
-    assert_eq!(r.code, 0, "command failed\nstdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    assert_eq!(r.code, 0, "command failed: reprise {}\nstdout:\n{}\nstderr:\n{}", args.join(" "), r.stdout, r.stderr);
     r
 }
 
