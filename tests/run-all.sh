@@ -60,7 +60,7 @@ else
   run_tests=(cargo test --workspace --locked --release --no-fail-fast)
 fi
 
-stage "installs in the background (tests/install.sh: apt-get, pip, npm)"
+stage "installs, beside the build (tests/install.sh)"
 bash tests/install.sh > "$scratch/install.log" 2>&1 &
 installs_pid=$!
 

@@ -106,11 +106,7 @@ pub(crate) fn git_bundle(store: &Store, repo: &git2::Repository, commits: &BTree
 /// reaches: record, spec, outputs, inputs and the dirty diff.
 pub(crate) fn closure(store: &Store, hash: &str) -> Result<(BundledRun, BTreeSet<Digest>), RunnerError> {
     let r = resolve_run(store, hash)?;
-    let mut objects = BTreeSet::from([r.record_digest, r.spec_digest]);
-    for o in r.record.outputs.values() {
-        objects.insert(o.digest()?);
-    }
-    objects.extend(r.spec.references());
+    let objects = crate::gcroots::reach(store, r.record_digest)?;
     let run = BundledRun {
         record: r.record_digest.hex(),
         spec: r.spec_digest.hex(),

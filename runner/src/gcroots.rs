@@ -72,6 +72,25 @@ pub fn children(_: &Digest, bytes: &[u8]) -> Result<Vec<Digest>, String> {
     }
 }
 
+/// `root` and every object it reaches (objects not in the store are included, not followed);
+/// what a bundle or a push of a run carries.
+pub fn reach(store: &Store, root: Digest) -> Result<std::collections::BTreeSet<Digest>, RunnerError> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut stack = vec![root];
+    while let Some(d) = stack.pop() {
+        if !seen.insert(d) {
+            continue;
+        }
+        let bytes = match store.read(&d) {
+            Ok(b) => b,
+            Err(reprise_store::StoreError::NotFound(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        stack.extend(children(&d, &bytes).map_err(|why| RunnerError::Malformed { what: "object", why: format!("{}: {why}", d.short(12)) })?);
+    }
+    Ok(seen)
+}
+
 /// Digests pinned by the repository's lockfiles.
 pub fn lock_roots(repo: &Path) -> Result<Vec<Digest>, RunnerError> {
     Ok(read_locks(repo)?.into_iter().flat_map(|(_, l)| l.digests()).collect())
