@@ -54,7 +54,7 @@ export JUPYTER_CONFIG_DIR=$scratch/cfg JUPYTER_DATA_DIR=$scratch/data JUPYTER_RU
 settings=$venv/share/jupyter/lab/settings
 mkdir -p "$settings"
 cp tests/browser/overrides.json "$settings/overrides.json"
-# The kernelspec names no store (install would write --store from REPRISE_STORE into it): the
+# The kernelspec names no store (only an explicit --store is pinned; unset here all the same): the
 # kernels take the scratch store from the server's environment, like the nbclient tests.
 env -u REPRISE_STORE "$bin" kernel install --prefix "$venv" >/dev/null
 export REPRISE_STORE=$scratch/store

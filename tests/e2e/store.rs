@@ -185,3 +185,28 @@ fn gc_dry_run_lists_and_gc_deletes_only_the_unreachable() {
     assert_eq!(ok(sb.cmd(&["verify"])).code, 0);
     assert_eq!(ok(sb.cmd(&["rerun", &run])).code, 0);
 }
+
+#[test]
+fn kernel_install_pins_a_store_only_when_told_to_and_says_which() {
+    let sb = Sandbox::new();
+    let prefix = sb.scratch().join("prefix");
+    let spec = prefix.join("share/jupyter/kernels/reprise/kernel.json");
+    let argv = || -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&spec).unwrap()).unwrap();
+        v["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect()
+    };
+    // REPRISE_STORE in the environment (a script's scratch store) is not written into the spec.
+    let mut c = std::process::Command::new(BIN);
+    c.args(["kernel", "install", "--prefix", prefix.to_str().unwrap()]).env("REPRISE_STORE", sb.store());
+    let out = ok(c);
+    assert!(!argv().contains(&"--store".to_string()), "{:?}", argv());
+    assert!(out.stdout.contains("nothing pinned") && out.stdout.contains("argv: "), "{}", out.stdout);
+    // An explicit --store is, and install says so.
+    let mut c = std::process::Command::new(BIN);
+    c.args(["--store", sb.store().to_str().unwrap(), "kernel", "install", "--prefix", prefix.to_str().unwrap()]);
+    let out = ok(c);
+    let a = argv();
+    let i = a.iter().position(|x| x == "--store").expect("--store pinned");
+    assert!(a[i + 1].ends_with("store"), "{a:?}");
+    assert!(out.stdout.contains("pinned by --store"), "{}", out.stdout);
+}

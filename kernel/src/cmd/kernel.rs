@@ -18,6 +18,13 @@ pub fn kernel(ctx: &Ctx, args: KernelArgs) -> anyhow::Result<()> {
         Some(KernelAction::Install { at, name }) => {
             let dir = jupyter::install::install(&prefix(&at), &name, ctx.explicit_store.as_deref())?;
             println!("installed kernelspec `{name}` in {}", dir.display());
+            let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("kernel.json"))?)?;
+            let argv: Vec<&str> = spec["argv"].as_array().into_iter().flatten().filter_map(|a| a.as_str()).collect();
+            println!("  argv: {}", argv.join(" "));
+            match &ctx.explicit_store {
+                Some(s) => println!("  store: {} (pinned by --store; every kernel of this spec uses it)", s.display()),
+                None => println!("  store: REPRISE_STORE as the notebook server has it, else the repository's artifacts/ (nothing pinned)"),
+            }
             println!("start it with: jupyter lab (pick \"Rust (Reprise)\"), or jupyter console --kernel {name}");
             Ok(())
         }

@@ -32,7 +32,11 @@ impl Ctx {
     pub fn new(cli: &Cli) -> Ctx {
         let repo = cli.repo.clone().unwrap_or_else(crate::env::build_repo);
         let store_path = cli.store.clone().unwrap_or_else(|| repo.join("artifacts"));
-        Ctx { json: cli.json, quiet: cli.quiet || cli.json, repo, store_path, explicit_store: cli.store.clone(), bar: Bar::new(cli.quiet || cli.json) }
+        // Only a `--store` on the command line is explicit: REPRISE_STORE in the environment (a
+        // script's scratch store) must never be written into a kernelspec.
+        let flag = std::env::args_os().any(|a| a == "--store" || a.to_string_lossy().starts_with("--store="));
+        let explicit_store = cli.store.clone().filter(|_| flag);
+        Ctx { json: cli.json, quiet: cli.quiet || cli.json, repo, store_path, explicit_store, bar: Bar::new(cli.quiet || cli.json) }
     }
 
     /// Opens the store, creating its layout if the directory holds none (commands that write).
