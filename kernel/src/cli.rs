@@ -63,6 +63,14 @@ pub enum Command {
     /// An object of a Reprise kind this build does not know stops gc before it deletes anything.
     /// While it deletes, gc holds the store's lock; a run that must wait for it says so.
     Gc(GcArgs),
+    /// Stop keeping runs, sweeps or sessions: remove the refs that keep them, so the next `gc`
+    /// can delete what nothing else needs
+    ///
+    /// A run (its record or spec): its memo, note and rerun refs. A sweep: its manifest and
+    /// aggregate refs (its cells stay, as runs). An aggregate: its ref. A session: its ref.
+    /// Nothing is deleted here; `reprise gc` does that, after --keep-newer.
+    #[command(after_help = "Example: reprise rm 3f9a2c --dry-run")]
+    Rm(RmArgs),
     /// Pin a run as a reproduction: write lockfiles/<name>.json
     Lock(LockArgs),
     /// Run every lock in lockfiles/ with the current code and compare outputs with the pins
@@ -281,6 +289,16 @@ pub struct RunsArgs {
     /// At most this many rows
     #[arg(long, short = 'n', default_value_t = 50)]
     pub limit: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct RmArgs {
+    /// Hashes Reprise printed (runs, specs, sweeps, aggregates, sessions), full or unique prefixes
+    #[arg(required = true)]
+    pub hashes: Vec<String>,
+    /// List the refs that would be removed, remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Args, Debug)]

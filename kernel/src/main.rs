@@ -39,6 +39,7 @@ fn main() -> ExitCode {
         Command::Experiments => cmd::inspect::experiments(&ctx),
         Command::Verify => cmd::maintain::verify(&ctx),
         Command::Gc(a) => cmd::maintain::gc(&ctx, a),
+        Command::Rm(a) => cmd::maintain::rm(&ctx, a),
         Command::Sweep(a) => cmd::sweep::sweep(&ctx, a),
         Command::Lock(a) => cmd::maintain::lock(&ctx, a),
         Command::Reproduce(a) => cmd::rerun::reproduce(&ctx, a),

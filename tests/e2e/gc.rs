@@ -156,6 +156,23 @@ fn a_killed_runs_temporary_roots_are_discarded_by_name_and_an_unknown_kind_stops
     ok(sb.cmd(&["store", "get", &junk]));
 }
 
+/// A session saved as the kernel saves one: output blobs, a manifest, the ref `sessions/<d>`.
+fn save_session(sb: &Sandbox, tag: u8) -> Vec<String> {
+    let put = |bytes: &[u8]| {
+        let f = sb.scratch().join("blob");
+        std::fs::write(&f, bytes).unwrap();
+        ok(sb.cmd(&["store", "put", f.to_str().unwrap()])).last_line().to_string()
+    };
+    let blob = put(format!("output {tag}\n").as_bytes());
+    let manifest = format!(
+        r#"{{"cells":[{{"count":1,"outputs":[{{"compare":true,"digest":"{blob}","kind":"stream:stdout","mime":"text/plain"}}],"source":"println!(\"output {tag}\");","status":"ok"}}],"deps_lock":null,"notebook":null,"reprise_version":"0.1.0","schema":"reprise.session/1","toolchain":"rustc"}}"#
+    );
+    let d = put(manifest.as_bytes());
+    std::fs::create_dir_all(sb.store().join("refs/sessions")).unwrap();
+    std::fs::write(sb.store().join("refs/sessions").join(&d), format!("{d}\n")).unwrap();
+    vec![d, blob]
+}
+
 mod property {
     use super::*;
     use proptest::prelude::*;
@@ -198,23 +215,6 @@ mod property {
         })
     }
 
-    /// A session saved as the kernel saves one: output blobs, a manifest, the ref `sessions/<d>`.
-    fn save_session(sb: &Sandbox, tag: u8) -> Vec<String> {
-        let put = |bytes: &[u8]| {
-            let f = sb.scratch().join("blob");
-            std::fs::write(&f, bytes).unwrap();
-            ok(sb.cmd(&["store", "put", f.to_str().unwrap()])).last_line().to_string()
-        };
-        let blob = put(format!("output {tag}\n").as_bytes());
-        let manifest = format!(
-            r#"{{"cells":[{{"count":1,"outputs":[{{"compare":true,"digest":"{blob}","kind":"stream:stdout","mime":"text/plain"}}],"source":"println!(\"output {tag}\");","status":"ok"}}],"deps_lock":null,"notebook":null,"reprise_version":"0.1.0","schema":"reprise.session/1","toolchain":"rustc"}}"#
-        );
-        let d = put(manifest.as_bytes());
-        std::fs::create_dir_all(sb.store().join("refs/sessions")).unwrap();
-        std::fs::write(sb.store().join("refs/sessions").join(&d), format!("{d}\n")).unwrap();
-        vec![d, blob]
-    }
-
     proptest! {
         #![proptest_config(ProptestConfig { cases: 10, max_shrink_iters: 20, ..ProptestConfig::default() })]
         #[test]
@@ -232,7 +232,7 @@ mod property {
                         let seeds = format!("{s}..{}", s + 3);
                         printed.extend(hashes(&ok(sb.cmd(&["sweep", "demo.pi", "--seeds", &seeds, "-p", "n=1000", "-p", "tasks=2", "--parallel", "2"])).stdout));
                     }
-                    Op::Session(t) => printed.extend(save_session(&sb, *t)),
+                    Op::Session(t) => printed.extend(super::save_session(&sb, *t)),
                     Op::Import(second) => {
                         let out = ok(sb.cmd(&["--json", "bundle", "import", &bundle[*second as usize]])).stdout;
                         printed.extend(hashes(&out));
@@ -251,4 +251,41 @@ mod property {
             prop_assert_eq!(v.code, 0, "{}", v.stdout);
         }
     }
+}
+
+#[test]
+fn rm_lets_gc_take_a_run_a_sweep_and_a_session_on_purpose() {
+    let sb = Sandbox::new();
+    let keep = ok(sb.cmd(&["run", "demo.pi", "--seed", "1", "-p", "n=1000", "-p", "tasks=2"])).last_line().to_string();
+    let gone = ok(sb.cmd(&["run", "demo.pi", "--seed", "2", "-p", "n=1000", "-p", "tasks=2"])).last_line().to_string();
+    let out = ok(sb.cmd(&["sweep", "demo.pi", "--seeds", "5..7", "-p", "n=1000", "-p", "tasks=2"]));
+    let sweep = out.last_line().to_string();
+    let gone_outputs: Vec<String> = ok(sb.cmd(&["--json", "show", &gone])).json()["record"]["outputs"]
+        .as_object().unwrap().values().map(|o| o["digest"].as_str().unwrap().to_string()).collect();
+    // A dry run lists and removes nothing.
+    let dry = ok(sb.cmd(&["rm", &gone[..10], "--dry-run"]));
+    assert!(dry.stdout.contains("would remove ref runs/") && dry.stdout.contains("would remove ref notes/"), "{}", dry.stdout);
+    ok(sb.cmd(&["gc", "--now"]));
+    ok(sb.cmd(&["show", &gone]));
+    let session = save_session(&sb, 9);
+    let rm = ok(sb.cmd(&["rm", &gone, &sweep, &session[0][..12]]));
+    assert!(rm.stdout.contains(&format!("removed ref sessions/{}", session[0])), "{}", rm.stdout);
+    assert!(rm.stdout.contains(&format!("removed ref sweeps/{sweep}")) && rm.stdout.contains(&format!("removed ref sweep-aggregates/{sweep}")), "{}", rm.stdout);
+    assert!(rm.stdout.contains("stay, as runs"), "{}", rm.stdout);
+    ok(sb.cmd(&["gc", "--now"]));
+    for d in std::iter::once(&gone).chain(&gone_outputs) {
+        assert_ne!(try_run(sb.cmd(&["store", "get", d])).code, 0, "{d} was let go and collected");
+    }
+    assert_ne!(try_run(sb.cmd(&["show", &sweep])).code, 0);
+    for d in &session {
+        assert_ne!(try_run(sb.cmd(&["store", "get", d])).code, 0, "the session and its output were collected");
+    }
+    ok(sb.cmd(&["show", &keep]));
+    let v = try_run(sb.cmd(&["verify"]));
+    assert_eq!(v.code, 0, "{}", v.stdout);
+    // Something no ref keeps by name: an error naming it and the way out.
+    let out_digest = ok(sb.cmd(&["--json", "show", &keep])).json()["record"]["outputs"]["summary.json"]["digest"].as_str().unwrap().to_string();
+    let bad = try_run(sb.cmd(&["rm", &out_digest]));
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("which no ref keeps by name") && bad.stderr.contains("hint:"), "{}", bad.stderr);
 }

@@ -1,8 +1,8 @@
 //! Store upkeep and pinning: `verify`, `gc` and `lock`.
 
 use super::{Ctx, print_json};
-use crate::cli::{GcArgs, LockArgs};
-use crate::error::CheckFailed;
+use crate::cli::{GcArgs, LockArgs, RmArgs};
+use crate::error::{CheckFailed, user};
 use crate::render;
 use reprise_runner::gcroots;
 use serde_json::json;
@@ -91,6 +91,74 @@ pub fn gc(ctx: &Ctx, args: GcArgs) -> anyhow::Result<()> {
             report.young,
             humantime::format_duration(keep_newer)
         );
+    }
+    Ok(())
+}
+
+/// `rm`: the refs that keep each named run, sweep, aggregate or session, removed (or listed).
+pub fn rm(ctx: &Ctx, args: RmArgs) -> anyhow::Result<()> {
+    use reprise_runner::gcroots::{self, SESSION_SCHEMA, kind_name, schema_of};
+    use reprise_runner::record::RECORD_SCHEMA;
+    use reprise_runner::spec::SPEC_SCHEMA;
+    use reprise_runner::sweep::{AGGREGATE_SCHEMA, SWEEP_SCHEMA};
+    let store = ctx.store()?;
+    let refs = store.list_refs("")?;
+    let locked = gcroots::lock_roots(&ctx.repo)?;
+    let mut plan: Vec<(String, reprise_store::Digest)> = Vec::new();
+    let mut notes = Vec::new();
+    for h in &args.hashes {
+        let d = store.resolve(h)?;
+        let schema = schema_of(&store.read(&d)?);
+        // A ref goes when it points at `id` or is named after it (notes/, reruns/, sweep-aggregates/).
+        let id = match schema.as_deref() {
+            Some(RECORD_SCHEMA) | Some(SPEC_SCHEMA) => {
+                let record = if schema.as_deref() == Some(SPEC_SCHEMA) { store.read_ref(&format!("runs/{d}"))?.unwrap_or(d) } else { d };
+                if locked.contains(&record) {
+                    notes.push(format!("run {} is pinned by a lockfile in {}: it stays until that lock goes", record.short(12), reprise_runner::lockfile::lock_dir(&ctx.repo).display()));
+                }
+                record
+            }
+            Some(SWEEP_SCHEMA) => {
+                notes.push(format!("the cells of sweep {} stay, as runs: `reprise rm` them too to let gc free their outputs", d.short(12)));
+                d
+            }
+            Some(AGGREGATE_SCHEMA) | Some(SESSION_SCHEMA) => d,
+            other => {
+                return Err(user(
+                    format!("{} is a {}, which no ref keeps by name", d.short(12), other.map_or("plain object", kind_name)),
+                    Some("`reprise show HASH` says what names it; remove that instead"),
+                ));
+            }
+        };
+        let hex = id.hex();
+        let before = plan.len();
+        for (name, target) in &refs {
+            if (*target == id || name.ends_with(&hex)) && !plan.iter().any(|(n, _)| n == name) {
+                plan.push((name.clone(), *target));
+            }
+        }
+        if plan.len() == before {
+            notes.push(format!("nothing keeps {} by a ref any more", d.short(12)));
+        }
+    }
+    if !args.dry_run {
+        for (name, target) in &plan {
+            store.update_ref(name, reprise_store::RefExpect::Is(*target), None)?;
+        }
+    }
+    if ctx.json {
+        print_json(&json!({ "dry_run": args.dry_run, "refs": plan.iter().map(|(n, t)| json!({"ref": n, "target": t.hex()})).collect::<Vec<_>>(), "notes": notes }));
+        return Ok(());
+    }
+    let verb = if args.dry_run { "would remove" } else { "removed" };
+    for (name, target) in &plan {
+        println!("{verb} ref {name} → {}", target.short(12));
+    }
+    for n in &notes {
+        println!("note: {n}");
+    }
+    if !args.dry_run && !plan.is_empty() {
+        println!("`reprise gc` deletes what nothing else keeps (once older than --keep-newer; --now at once)");
     }
     Ok(())
 }
