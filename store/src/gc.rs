@@ -62,14 +62,13 @@ impl Store {
     ) -> Result<GcReport, StoreError> {
         let mut report = GcReport { dry_run: opts.dry_run, ..GcReport::default() };
         let mut reachable = BTreeSet::new();
-        let (pins_seen, mut stack) = self.gc_roots(roots)?;
+        let (_, mut stack) = self.gc_roots(roots)?;
         self.mark(&mut stack, &mut reachable, children, &mut report)?;
         // Deletes only under the exclusive lock, after a second look at refs and pins.
         let _lock = if opts.dry_run { None } else { Some(GcLock::exclusive(self.root())?) };
         let (pins_now, mut stack) = self.gc_roots(roots)?;
         stack.retain(|d| !reachable.contains(d));
         self.mark(&mut stack, &mut reachable, children, &mut report)?;
-        let _ = pins_seen;
         report.live_pins = pins_now.iter().filter(|p| p.stale.is_none()).count();
         let now = SystemTime::now();
         for d in self.list()? {
