@@ -75,9 +75,7 @@ pub struct ResolvedRun {
 pub fn resolve_run(store: &Store, hash: &str) -> Result<ResolvedRun, RunnerError> {
     let d = store.resolve(hash)?;
     let bytes = store.read_verified(&d)?;
-    let schema = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .and_then(|v| v.get("schema").and_then(|s| s.as_str()).map(str::to_owned));
+    let schema = crate::gcroots::schema_of(&bytes);
     let (record_digest, record) = match schema.as_deref() {
         Some(RECORD_SCHEMA) => (d, RunRecord::parse(&bytes)?),
         Some(SPEC_SCHEMA) => {

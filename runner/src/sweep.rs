@@ -137,7 +137,7 @@ pub fn plan(runner: &Runner, exp: &dyn Experiment, params: &[String], grid: &BTr
 /// Reads a stored sweep manifest, if `d` is one.
 pub fn load(store: &Store, d: &Digest) -> Result<Option<SweepManifest>, RunnerError> {
     let bytes = store.read_verified(d)?;
-    let is_sweep = serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|v| v.get("schema").and_then(|s| s.as_str()).map(|s| s == SWEEP_SCHEMA)).unwrap_or(false);
+    let is_sweep = crate::gcroots::schema_of(&bytes).is_some_and(|s| s == SWEEP_SCHEMA);
     if is_sweep { SweepManifest::parse(&bytes).map(Some) } else { Ok(None) }
 }
 

@@ -106,8 +106,8 @@ fn is_session(store: &reprise_store::Store, hash: &str) -> bool {
         .resolve(hash)
         .and_then(|d| store.read(&d))
         .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .is_some_and(|v| v["schema"] == crate::jupyter::session::SESSION_SCHEMA)
+        .and_then(|b| reprise_runner::gcroots::schema_of(&b))
+        .is_some_and(|s| s == reprise_runner::gcroots::SESSION_SCHEMA)
 }
 
 /// `rerun <session hash>`: replays a recorded notebook session in a headless kernel engine.
