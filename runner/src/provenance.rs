@@ -1,5 +1,5 @@
-//! Provenance through git2: the HEAD commit and, for a dirty tree, the exact diff (untracked files
-//! included); the Cargo.lock digest; and checking a pinned commit out into a worktree for reruns.
+//! Provenance through git2: the HEAD commit and, for a tree whose *code* changed, the exact diff of
+//! the code (untracked code files included); the Cargo.lock digest; and pinned-commit worktrees.
 
 use crate::error::RunnerError;
 use git2::{ApplyLocation, BranchType, Diff, DiffFormat, DiffOptions, Oid, Repository, build::CheckoutBuilder};
@@ -7,12 +7,22 @@ use reprise_store::Digest;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+/// The rule that decides which paths are code, as recorded in a dirty spec's `code.scope`:
+/// the root `Cargo.toml` and `Cargo.lock`, the toolchain files, `.cargo/config(.toml)`, and every
+/// file under a workspace member's folder (sources, build scripts, data compiled in with
+/// `include_*!`); when the root is a package itself, every file. Specs without a scope were made when every changed or untracked file counted.
+pub const CODE_SCOPE: &str = "workspace-members/1";
+
+const ROOT_CODE_FILES: [&str; 6] = ["Cargo.toml", "Cargo.lock", "rust-toolchain", "rust-toolchain.toml", ".cargo/config", ".cargo/config.toml"];
+
 /// The state of the code in a repository.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CodeState {
     pub commit: String,
-    /// The patch from HEAD to the working tree, or None for a clean tree.
+    /// The patch from HEAD to the working tree's code, or None when no code changed.
     pub diff: Option<Vec<u8>>,
+    /// Changed or untracked paths that are not code (reported, never hashed).
+    pub other_changes: Vec<String>,
 }
 
 impl CodeState {
@@ -22,10 +32,22 @@ impl CodeState {
 }
 
 fn open(repo: &Path) -> Result<Repository, RunnerError> {
-    Repository::open(repo).map_err(RunnerError::git(format!("opening the repository at {}", repo.display())))
+    open_repo(repo)
 }
 
-/// Captures HEAD and the working tree's diff against it (ignored files excluded).
+/// Opens the git repository runs are recorded against; a folder that is not one is the user's
+/// to fix (exit 2), naming the folder and the way out.
+pub fn open_repo(repo: &Path) -> Result<Repository, RunnerError> {
+    Repository::open(repo).map_err(|e| match e.code() {
+        git2::ErrorCode::NotFound => RunnerError::User(format!(
+            "{} is not a git repository: runs record the git commit of their code, so --repo (or REPRISE_REPO) must name the repository holding it (`git init` and a first commit make one)",
+            repo.display()
+        )),
+        _ => RunnerError::Git { what: format!("opening the repository at {}", repo.display()), source: e },
+    })
+}
+
+/// Captures HEAD and the diff of the working tree's code against it (ignored files excluded).
 pub fn capture(repo_path: &Path) -> Result<CodeState, RunnerError> {
     let repo = open(repo_path)?;
     let head = repo
@@ -38,13 +60,65 @@ pub fn capture(repo_path: &Path) -> Result<CodeState, RunnerError> {
     let diff = repo
         .diff_tree_to_workdir_with_index(Some(&tree), Some(&mut opts))
         .map_err(RunnerError::git("diffing the working tree against HEAD"))?;
-    let diff = if diff.deltas().len() == 0 { None } else { Some(patch_bytes(&diff)?) };
-    Ok(CodeState { commit: head.id().to_string(), diff })
+    let scope = CodeScope::of(&repo, repo.workdir().unwrap_or(repo_path), &tree);
+    let mut code_changes = 0;
+    let mut other_changes = Vec::new();
+    for delta in diff.deltas() {
+        let path = delta_path(&delta);
+        if scope.is_code(&path) {
+            code_changes += 1;
+        } else {
+            other_changes.push(path);
+        }
+    }
+    let diff = if code_changes == 0 { None } else { Some(patch_bytes(&diff, &scope)?) };
+    Ok(CodeState { commit: head.id().to_string(), diff, other_changes })
 }
 
-fn patch_bytes(diff: &Diff) -> Result<Vec<u8>, RunnerError> {
+fn delta_path(delta: &git2::DiffDelta) -> String {
+    let f = if delta.new_file().path().is_some() { delta.new_file() } else { delta.old_file() };
+    f.path().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Which paths are code: see [`CODE_SCOPE`]. Members are read from the root `Cargo.toml` of the
+/// working tree and of HEAD, so a member being added or removed counts either way.
+struct CodeScope {
+    members: Vec<String>,
+    /// The root is a package itself: everything in the tree may be read by its build.
+    root_package: bool,
+}
+
+impl CodeScope {
+    fn of(repo: &Repository, workdir: &Path, head: &git2::Tree) -> CodeScope {
+        let mut manifests: Vec<String> = fs::read_to_string(workdir.join("Cargo.toml")).into_iter().collect();
+        if let Ok(entry) = head.get_path(Path::new("Cargo.toml"))
+            && let Ok(blob) = entry.to_object(repo).and_then(|o| o.peel_to_blob())
+        {
+            manifests.push(String::from_utf8_lossy(blob.content()).into_owned());
+        }
+        let root_package = manifests.iter().any(|t| t.lines().any(|l| l.trim() == "[package]"));
+        let mut members: Vec<String> = manifests.iter().flat_map(|t| workspace_members(t)).collect();
+        members.sort();
+        members.dedup();
+        CodeScope { members, root_package }
+    }
+
+    fn is_code(&self, path: &str) -> bool {
+        self.root_package
+            || ROOT_CODE_FILES.contains(&path)
+            || self.members.iter().any(|m| match m.strip_suffix("/*") {
+                Some(parent) => path.strip_prefix(parent).and_then(|r| r.strip_prefix('/')).is_some_and(|r| r.contains('/')),
+                None => path.strip_prefix(m.as_str()).is_some_and(|r| r.starts_with('/')),
+            })
+    }
+}
+
+fn patch_bytes(diff: &Diff, scope: &CodeScope) -> Result<Vec<u8>, RunnerError> {
     let mut buf = Vec::new();
-    diff.print(DiffFormat::Patch, |_, _, line| {
+    diff.print(DiffFormat::Patch, |delta, _, line| {
+        if !scope.is_code(&delta_path(&delta)) {
+            return true;
+        }
         if matches!(line.origin(), '+' | '-' | ' ') {
             buf.push(line.origin() as u8);
         }
@@ -53,6 +127,31 @@ fn patch_bytes(diff: &Diff) -> Result<Vec<u8>, RunnerError> {
     })
     .map_err(RunnerError::git("printing the working tree's diff"))?;
     Ok(buf)
+}
+
+/// The `members` of the `[workspace]` table of a Cargo.toml (plain strings and `dir/*` globs).
+fn workspace_members(toml: &str) -> Vec<String> {
+    let mut in_workspace = false;
+    let mut rest = None;
+    for (i, line) in toml.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') && !t.starts_with("[[") && t.ends_with(']') && !t.contains('=') {
+            in_workspace = t == "[workspace]";
+        } else if in_workspace && t.starts_with("members") && t[7..].trim_start().starts_with('=') {
+            rest = Some(toml.lines().skip(i).map(|l| l.split('#').next().unwrap_or("")).collect::<Vec<_>>().join("\n"));
+            break;
+        }
+    }
+    let Some(rest) = rest else { return Vec::new() };
+    let (Some(open), Some(close)) = (rest.find('['), rest.find(']')) else { return Vec::new() };
+    if close < open {
+        return Vec::new();
+    }
+    rest[open + 1..close]
+        .split(',')
+        .map(|m| m.trim().trim_matches('"').trim_end_matches('/').trim_start_matches("./").to_string())
+        .filter(|m| !m.is_empty())
+        .collect()
 }
 
 /// SHA-256 of `<repo>/Cargo.lock`.
@@ -116,4 +215,29 @@ pub fn checkout_worktree(repo_path: &Path, commit: &str, diff: Option<&[u8]>, de
             .map_err(RunnerError::git(format!("applying the recorded diff on top of {commit}")))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_are_read_from_the_workspace_table_only() {
+        let toml = "[package]\nname = \"x\"\n[workspace]\nresolver = \"3\"\nmembers = [\n  \"core\", # the core, with, commas\n  \"./store/\",\n  \"crates/*\",\n]\n[workspace.dependencies]\nmembers = 1\n";
+        assert_eq!(workspace_members(toml), ["core", "store", "crates/*"]);
+        assert!(workspace_members("[workspace]\nresolver = \"3\"\n").is_empty());
+        assert_eq!(workspace_members("[workspace]\nmembers=[\"a\",\"b\"]"), ["a", "b"]);
+    }
+
+    #[test]
+    fn code_is_the_root_manifests_and_the_members_folders() {
+        let scope = CodeScope { members: vec!["core".into(), "crates/*".into()], root_package: false };
+        for code in ["Cargo.toml", "Cargo.lock", "rust-toolchain.toml", ".cargo/config.toml", "core/src/lib.rs", "core/data/x.csv", "crates/a/src/lib.rs"] {
+            assert!(scope.is_code(code), "{code}");
+        }
+        for other in ["lockfiles/pi.json", "my.csv", "notebooks/a.ipynb", "README.md", "core.rs", "corex/src/lib.rs", "crates/loose.rs", "tests/e2e/main.rs"] {
+            assert!(!scope.is_code(other), "{other}");
+        }
+        assert!(CodeScope { members: vec![], root_package: true }.is_code("my.csv"));
+    }
 }

@@ -114,7 +114,7 @@ impl Runner<'_> {
             seed: reprise_core::Seed(seed),
             rng: reprise_core::seed::STREAM_RULE.into(),
             inputs,
-            code: CodeRef { commit: code.commit.clone(), dirty: diff.is_some(), diff },
+            code: CodeRef { commit: code.commit.clone(), dirty: diff.is_some(), scope: diff.is_some().then(|| provenance::CODE_SCOPE.to_string()), diff },
             cargo_lock: provenance::cargo_lock_digest(&self.env.repo)?.hex(),
             toolchain: self.env.toolchain.clone(),
             target: self.env.target.clone(),

@@ -15,13 +15,17 @@ pub struct ExperimentRef {
     pub version: u32,
 }
 
-/// The code a run was made with: a git commit and, for a dirty tree, the digest of the diff
-/// (stored as an object) that `rerun` applies on top of the commit.
+/// The code a run was made with: a git commit and, when the code differed from it, the digest of
+/// the diff (stored as an object) that `rerun` applies on top of the commit, with the rule that
+/// chose which paths are code (`provenance::CODE_SCOPE`; absent in specs made when every changed
+/// file counted, and in clean specs, whose meaning the rule does not change).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CodeRef {
     pub commit: String,
     pub dirty: bool,
     pub diff: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -98,7 +102,7 @@ mod tests {
             seed: Seed(7),
             rng: reprise_core::seed::STREAM_RULE.into(),
             inputs: BTreeMap::new(),
-            code: CodeRef { commit: "a".repeat(40), dirty: false, diff: None },
+            code: CodeRef { commit: "a".repeat(40), dirty: false, diff: None, scope: None },
             cargo_lock: "b".repeat(64),
             toolchain: "rustc 1.95.0".into(),
             target: "x86_64-unknown-linux-gnu".into(),

@@ -149,13 +149,17 @@ fn missing_and_unknown_inputs_are_user_errors() {
 #[test]
 fn a_dirty_tree_is_recorded_with_its_diff_and_reruns_in_process() {
     let w = World::new();
-    std::fs::write(w.repo().join("notes.txt"), "an untracked file\n").unwrap();
+    // Code is what a build reads: here Cargo.lock (the repository has no workspace members).
+    std::fs::write(w.repo().join("Cargo.lock"), "# a lockfile, edited\n").unwrap();
+    std::fs::write(w.repo().join("notes.txt"), "an untracked file, not code\n").unwrap();
     let r = w.runner();
     let out = r.run(&Fake, &w.request("6")).unwrap();
     assert!(out.spec.code.dirty);
+    assert_eq!(out.spec.code.scope.as_deref(), Some(reprise_runner::provenance::CODE_SCOPE));
     let diff = r.store.read(&Digest::parse(out.spec.code.diff.as_ref().unwrap()).unwrap()).unwrap();
     let diff = String::from_utf8(diff).unwrap();
-    assert!(diff.contains("+++ b/notes.txt") && diff.contains("+an untracked file"), "{diff}");
+    assert!(diff.contains("+++ b/Cargo.lock") && diff.contains("+# a lockfile, edited"), "{diff}");
+    assert!(!diff.contains("notes.txt"), "{diff}");
     let opts = RerunOptions { target_dir: w.dir.path().join("target"), show_build_output: false, started: String::new() };
     let report = r.rerun(&out.record_digest.short(10), &registry, &opts).unwrap();
     assert!(report.passes());
