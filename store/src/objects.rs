@@ -1,5 +1,5 @@
-//! Loose objects: streaming, atomic, create-if-absent writes through `tmp/`, reads, and digest
-//! prefix resolution. A crash mid-write leaves at most a stray file in `tmp/`, never a partial object.
+//! Loose objects: streaming, atomic, create-if-absent writes through `tmp/` (a damaged object is
+//! replaced), reads, and digest prefix resolution. A crash mid-write leaves at most a stray file in `tmp/`.
 
 use crate::digest::{Digest, Hasher, hex_val};
 use crate::error::StoreError;
@@ -121,7 +121,8 @@ impl Store {
 
     /// Publishes files already under `tmp/` whose digests were computed while they were written
     /// (an unpacked bundle): one `syncfs` makes them durable, each is hard-linked into place
-    /// (create-if-absent), a second `syncfs` makes the links durable. Returns how many were new.
+    /// (create-if-absent; a damaged object of that name is replaced), a second `syncfs` makes the
+    /// links durable. Returns how many were new or repaired.
     pub(crate) fn adopt(&self, files: &[(Digest, PathBuf)]) -> Result<usize, StoreError> {
         self.sync_filesystem()?;
         let _shared = GcLock::shared(&self.root)?;
@@ -130,6 +131,14 @@ impl Store {
         for (d, src) in files {
             let dest = self.object_path(d);
             if dest.is_file() {
+                let size = fs::metadata(src).map_err(StoreError::io("stat", src))?.len();
+                if intact(&dest, d, size).map_err(StoreError::io("read", &dest))? {
+                    continue;
+                }
+                // A damaged copy is replaced by the verified one (an atomic rename over it).
+                fs::set_permissions(src, fs::Permissions::from_mode(0o444)).map_err(StoreError::io("set read-only", src))?;
+                fs::rename(src, &dest).map_err(StoreError::io("repair", &dest))?;
+                new += 1;
                 continue;
             }
             let fan = dest.parent().unwrap();
@@ -225,8 +234,17 @@ impl Store {
             .map_err(StoreError::io("set read-only", tmp.path().to_path_buf()))?;
         match tmp.persist_noclobber(&dest) {
             Ok(_) => Ok(Some(fan.to_path_buf())),
-            // Someone stored the same bytes first: theirs is ours.
-            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(None),
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+                // Someone stored the same bytes first: theirs is ours, unless theirs are damaged,
+                // in which case these bytes repair the object (an atomic rename over it).
+                let tmp = e.file;
+                let size = tmp.as_file().metadata().map_err(StoreError::io("stat", tmp.path().to_path_buf()))?.len();
+                if intact(&dest, digest, size).map_err(StoreError::io("read", &dest))? {
+                    return Ok(None);
+                }
+                tmp.persist(&dest).map_err(|e| StoreError::Io { op: "repair", path: dest.clone(), source: e.error })?;
+                Ok(Some(fan.to_path_buf()))
+            }
             Err(e) => Err(StoreError::Io { op: "publish", path: dest, source: e.error }),
         }
     }
@@ -315,6 +333,14 @@ impl Store {
             _ => Err(StoreError::Ambiguous { prefix: p, candidates }),
         }
     }
+}
+
+/// True when the file at `path` holds exactly the `size` bytes that hash to `d`.
+pub(crate) fn intact(path: &Path, d: &Digest, size: u64) -> io::Result<bool> {
+    if fs::metadata(path)?.len() != size {
+        return Ok(false);
+    }
+    Ok(hash_stream(&mut File::open(path)?, None)?.1 == *d)
 }
 
 /// Reads `r` to the end, optionally copying into `w`; returns the length and digest.
