@@ -37,6 +37,11 @@ pub trait Experiment: Send + Sync {
     fn aggregate(&self, _cells: &[SweepCell]) -> Result<Option<Outputs>, ExperimentError> {
         Ok(None)
     }
+    /// The `summary.json` fields a sweep's table shows first (the result, its error), before
+    /// the fields that vary across cells.
+    fn headline(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
 }
 
 /// One finished cell of a sweep, as an experiment's `aggregate` sees it.
@@ -47,15 +52,32 @@ pub struct SweepCell {
     pub outputs: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
-/// Why an experiment could not produce its outputs.
+/// Why an experiment could not produce its outputs. `MissingInput`, `BadInput` and `Refused` are
+/// the user's to fix (the binary exits 2); `Canon` and `Failed` are the program's fault (exit 3).
 #[derive(Debug, thiserror::Error)]
 pub enum ExperimentError {
     #[error("input `{0}` is required but was not given (pass --input {0}=PATH)")]
     MissingInput(String),
     #[error("input `{name}` is malformed: {why}")]
     BadInput { name: String, why: String },
+    /// The parameters or the data do not allow the computation; `why` names the culprit and,
+    /// with `hint`, the way out.
+    #[error("{why}")]
+    Refused { why: String, hint: Option<String> },
     #[error("output is not canonical JSON: {0}")]
     Canon(#[from] CanonError),
     #[error("{0}")]
     Failed(String),
+}
+
+impl ExperimentError {
+    /// The parameters or data are at fault; `why` says which and how to fix it.
+    pub fn refused(why: impl std::fmt::Display) -> ExperimentError {
+        ExperimentError::Refused { why: why.to_string(), hint: None }
+    }
+
+    /// True when the user's parameters, inputs or data are at fault.
+    pub fn is_user_error(&self) -> bool {
+        matches!(self, ExperimentError::MissingInput(_) | ExperimentError::BadInput { .. } | ExperimentError::Refused { .. })
+    }
 }

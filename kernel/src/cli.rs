@@ -51,8 +51,12 @@ pub enum Command {
     Runs(RunsArgs),
     /// List the experiments compiled into this binary, with their parameters
     Experiments,
-    /// Rehash every object in the store; report corrupt and missing ones
-    Verify,
+    /// Rehash every object in the store; move corrupt ones aside and report them and missing ones
+    ///
+    /// A corrupt object is moved to quarantine/ in the store (never deleted), so that the next
+    /// put, bundle import, pull or rerun that produces its bytes restores it. `--repair` does that
+    /// in one step: it reruns every recorded run that made a lost object and reports what came back.
+    Verify(VerifyArgs),
     /// Delete objects that no ref, run, sweep, session, lockfile or running process reaches
     ///
     /// Kept: everything reachable from a ref (runs, sweeps with their aggregates and tables,
@@ -184,6 +188,9 @@ pub enum RemoteCommand {
         /// The bucket's region (default: AWS_REGION, or us-east-1)
         #[arg(long)]
         region: Option<String>,
+        /// Make a file:// remote's folder now (otherwise it must exist when first used)
+        #[arg(long)]
+        create: bool,
     },
     /// List the remotes, or with NAME the runs pushed to that remote
     Ls { name: Option<String> },
@@ -194,6 +201,10 @@ pub enum RemoteCommand {
     Push {
         name: String,
         hashes: Vec<String>,
+        /// Make a file:// remote's folder if it does not exist (a missing folder is an error
+        /// otherwise: it may be a share that is not mounted)
+        #[arg(long)]
+        create: bool,
         #[command(flatten)]
         transfer: TransferArgs,
     },
@@ -302,6 +313,13 @@ pub struct RmArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// Rerun the recorded runs that made corrupt or missing objects, then verify again
+    #[arg(long)]
+    pub repair: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct GcArgs {
     /// List what would be deleted, delete nothing
     #[arg(long)]
@@ -322,6 +340,10 @@ pub struct LockArgs {
     /// Lock name (file lockfiles/<name>.json) [default: the experiment's name]
     #[arg(long)]
     pub name: Option<String>,
+    /// Replace an existing lock of that name even when it pins another spec (other params, seed,
+    /// inputs or experiment)
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]

@@ -3,6 +3,7 @@
 
 use reprise_runner::RunnerError;
 use reprise_store::StoreError;
+use reprise_store::remote::RemoteError;
 use std::fmt;
 
 pub const EXIT_CHECK_FAILED: i32 = 1;
@@ -41,9 +42,15 @@ impl std::error::Error for CheckFailed {}
 /// Prints the error and returns the exit status.
 pub fn report(err: &anyhow::Error) -> i32 {
     let (code, hint) = classify(err);
-    eprintln!("error: {err}");
+    let mut said = err.to_string();
+    eprintln!("error: {said}");
     for cause in err.chain().skip(1) {
-        eprintln!("caused by: {cause}");
+        // Errors that wrap another often print it too: each cause is said once.
+        let text = cause.to_string();
+        if !said.contains(&text) {
+            eprintln!("caused by: {text}");
+            said.push_str(&text);
+        }
     }
     if let Some(h) = hint {
         eprintln!("hint: {h}");
@@ -64,6 +71,19 @@ fn classify(err: &anyhow::Error) -> (i32, Option<String>) {
         }
         if let Some(s) = e.downcast_ref::<StoreError>() {
             return (if s.is_user_error() { EXIT_USER } else { EXIT_INTERNAL }, None);
+        }
+        if let Some(r) = e.downcast_ref::<RemoteError>() {
+            return match r {
+                RemoteError::Store(s) => (if s.is_user_error() { EXIT_USER } else { EXIT_INTERNAL }, None),
+                RemoteError::Transfer { .. } => (
+                    EXIT_INTERNAL,
+                    Some("the remote did not answer as expected: check its URL, the server and the network, then run the command again (transfers resume)".into()),
+                ),
+                RemoteError::BadUrl { .. } | RemoteError::BadName(_) | RemoteError::Unknown { .. } | RemoteError::Exists { .. } => {
+                    (EXIT_USER, Some("`reprise remote ls` lists the remotes and their URLs; `reprise remote add --help` shows the forms a URL takes".into()))
+                }
+                _ => (EXIT_USER, None),
+            };
         }
     }
     (EXIT_INTERNAL, Some("this looks like a bug in reprise; please report it with the command you ran".into()))

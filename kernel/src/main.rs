@@ -37,7 +37,7 @@ fn main() -> ExitCode {
         Command::Show(a) => cmd::inspect::show(&ctx, a),
         Command::Runs(a) => cmd::inspect::runs(&ctx, a),
         Command::Experiments => cmd::inspect::experiments(&ctx),
-        Command::Verify => cmd::maintain::verify(&ctx),
+        Command::Verify(a) => cmd::maintain::verify(&ctx, a),
         Command::Gc(a) => cmd::maintain::gc(&ctx, a),
         Command::Rm(a) => cmd::maintain::rm(&ctx, a),
         Command::Sweep(a) => cmd::sweep::sweep(&ctx, a),

@@ -69,7 +69,13 @@ pub(crate) fn git_bundle(store: &Store, repo: &git2::Repository, commits: &BTree
         let base = repo
             .revparse_single(rev)
             .and_then(|o| o.peel_to_commit())
-            .map_err(RunnerError::git(format!("`--since {rev}` names no commit in the repository at {}", repo.path().display())))?;
+            .map_err(|e| {
+                RunnerError::User(format!(
+                    "`--since {rev}` names no commit in the repository at {} ({}): give a commit, tag or branch the receiver already has",
+                    repo.workdir().unwrap_or(repo.path()).display(),
+                    e.message()
+                ))
+            })?;
         walk.hide(base.id()).map_err(RunnerError::git(format!("leaving out the history of {rev}")))?;
         let subject: String = base.summary().unwrap_or("").chars().filter(|c| !c.is_control()).collect();
         out.extend(format!("-{} {subject}\n", base.id()).as_bytes());
@@ -131,11 +137,13 @@ pub fn export(store: &Store, repo: &Path, hashes: &[String], since: Option<&str>
             runs.push(run);
         }
     }
-    let repo = git2::Repository::open(repo).map_err(RunnerError::git(format!("opening the repository at {}", repo.display())))?;
+    let repo = crate::provenance::open_repo(repo)?;
     let (git, git_len) = git_bundle(store, &repo, &commits, since)?;
     let runs_json = reprise_core::canon::to_vec(&runs)?;
     let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new().prefix(".reprise-bundle-").tempfile_in(dir).map_err(io(dir, "creating a temporary file"))?;
+    let tmp = tempfile::Builder::new().prefix(".reprise-bundle-").tempfile_in(dir).map_err(|e| {
+        RunnerError::User(format!("cannot write the bundle {}: {e} in its folder {}; give -o a path in an existing, writable folder", out.display(), dir.display()))
+    })?;
     let mut w = BundleWriter::new(BufWriter::new(tmp.as_file().try_clone().map_err(io(tmp.path(), "opening"))?)).map_err(bundle_err)?;
     w.add_meta(RUNS_META, runs_json.len() as u64, &runs_json[..]).map_err(bundle_err)?;
     w.add_meta(GIT_META, git_len, git).map_err(bundle_err)?;
@@ -212,7 +220,7 @@ fn check_prerequisites(repo: &Path, g: &GitHeader) -> Result<(), RunnerError> {
     if g.prerequisites.is_empty() {
         return Ok(());
     }
-    let local = git2::Repository::open(repo).map_err(RunnerError::git(format!("opening the repository at {}", repo.display())))?;
+    let local = crate::provenance::open_repo(repo)?;
     for p in &g.prerequisites {
         if local.find_commit(*p).is_err() {
             return Err(RunnerError::User(format!(
@@ -266,7 +274,7 @@ fn check(u: &Unpacked, repo: &Path) -> Result<(Vec<BundledRun>, Vec<String>), Ru
     let scratch = git2::Repository::init_bare(u.dir().join("git")).map_err(RunnerError::git("creating a scratch repository"))?;
     if !g.prerequisites.is_empty() {
         // a thin bundle's commits lean on history the local repository has: look there too
-        let local = git2::Repository::open(repo).map_err(RunnerError::git(format!("opening the repository at {}", repo.display())))?;
+        let local = crate::provenance::open_repo(repo)?;
         let objects = local.path().join("objects");
         std::fs::write(scratch.path().join("objects/info/alternates"), format!("{}\n", objects.display())).map_err(io(scratch.path(), "linking the scratch repository to the local one"))?;
     }
@@ -305,7 +313,7 @@ pub(crate) fn record_memos(store: &Store, runs: &[BundledRun]) -> Result<Vec<Str
 pub(crate) fn import_commits(repo: &Path, git: &Path) -> Result<(), RunnerError> {
     let (g, pack) = open_git(git)?;
     check_prerequisites(repo, &g)?;
-    let repo = git2::Repository::open(repo).map_err(RunnerError::git(format!("opening the repository at {}", repo.display())))?;
+    let repo = crate::provenance::open_repo(repo)?;
     write_pack(&repo, pack)?;
     for (oid, name) in g.refs {
         repo.reference(&name, oid, true, "reprise import").map_err(RunnerError::git(format!("creating {name}")))?;
@@ -315,7 +323,7 @@ pub(crate) fn import_commits(repo: &Path, git: &Path) -> Result<(), RunnerError>
 
 /// Verifies a bundle file without running anything and without keeping anything.
 pub fn verify(store: &Store, repo: &Path, file: &Path, limits: Limits) -> Result<BundleReport, RunnerError> {
-    let f = File::open(file).map_err(io(file, "opening the bundle"))?;
+    let f = File::open(file).map_err(|e| RunnerError::User(format!("cannot open the bundle {}: {e}", file.display())))?;
     let u = unpack_with(store, f, limits).map_err(bundle_err)?;
     let (runs, commits) = check(&u, repo)?;
     Ok(BundleReport { runs, objects: u.objects.len(), commits, new_objects: 0, kept_existing: vec![] })
@@ -325,7 +333,7 @@ pub fn verify(store: &Store, repo: &Path, file: &Path, limits: Limits) -> Result
 /// memo (unless the store already has one), and imports its commits into `repo` under
 /// `refs/reprise/commits/<sha>` so that `rerun` can check them out.
 pub fn import(store: &Store, repo: &Path, file: &Path, limits: Limits) -> Result<BundleReport, RunnerError> {
-    let f = File::open(file).map_err(io(file, "opening the bundle"))?;
+    let f = File::open(file).map_err(|e| RunnerError::User(format!("cannot open the bundle {}: {e}", file.display())))?;
     let u = unpack_with(store, f, limits).map_err(bundle_err)?;
     let (runs, commits) = check(&u, repo)?;
     let new_objects = u.publish_objects(store).map_err(bundle_err)?;

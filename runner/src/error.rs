@@ -44,7 +44,7 @@ impl RunnerError {
         match self {
             RunnerError::Store(e) => e.is_user_error(),
             RunnerError::Param(_) | RunnerError::UnknownExperiment { .. } | RunnerError::NotARun(_) | RunnerError::User(_) => true,
-            RunnerError::Experiment(ExperimentError::MissingInput(_) | ExperimentError::BadInput { .. }) => true,
+            RunnerError::Experiment(e) => e.is_user_error(),
             _ => false,
         }
     }
@@ -53,6 +53,10 @@ impl RunnerError {
     pub fn hint(&self) -> Option<String> {
         match self {
             RunnerError::UnknownExperiment { .. } => Some("`reprise experiments` lists them with their parameters".into()),
+            RunnerError::Experiment(ExperimentError::Refused { hint: Some(h), .. }) => Some(h.clone()),
+            RunnerError::Experiment(ExperimentError::Refused { .. }) => {
+                Some("the message names what to change; `reprise experiments` shows each parameter's type, range and default".into())
+            }
             RunnerError::Param(_) => Some("`reprise experiments` shows each parameter's type, range and default".into()),
             RunnerError::Store(StoreError::Ambiguous { .. }) => Some("`reprise runs` lists run hashes".into()),
             RunnerError::Store(StoreError::PrefixNotFound(_) | StoreError::NotFound(_)) => {

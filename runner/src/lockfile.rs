@@ -71,7 +71,9 @@ pub fn read_locks(repo: &Path) -> Result<Vec<(PathBuf, Lock)>, RunnerError> {
         .into_iter()
         .map(|p| {
             let text = fs::read_to_string(&p).map_err(|e| RunnerError::File { path: p.clone(), why: e.to_string() })?;
-            let lock: Lock = serde_json::from_str(&text).map_err(|e| RunnerError::File { path: p.clone(), why: format!("not a lockfile: {e}") })?;
+            let lock: Lock = serde_json::from_str(&text).map_err(|e| {
+                RunnerError::User(format!("{} is not a lockfile ({e}): lockfiles/ holds only what `reprise lock` writes; move that file elsewhere", p.display()))
+            })?;
             if lock.schema != LOCK_SCHEMA {
                 return Err(RunnerError::File { path: p, why: format!("schema `{}`, expected `{LOCK_SCHEMA}`", lock.schema) });
             }
@@ -98,8 +100,9 @@ impl Reproduction {
 
 impl Runner<'_> {
     /// Writes (or updates) `lockfiles/<name>.json` from a stored run; returns the path, the lock and
-    /// the lock it replaced.
-    pub fn lock(&self, hash: &str, name: Option<&str>) -> Result<(PathBuf, Lock, Option<Lock>), RunnerError> {
+    /// the lock it replaced. A lock of another experiment, params, seed or inputs is replaced only
+    /// with `force`.
+    pub fn lock(&self, hash: &str, name: Option<&str>, force: bool) -> Result<(PathBuf, Lock, Option<Lock>), RunnerError> {
         let run = resolve_run(&self.store, hash)?;
         let name = name.map(str::to_owned).unwrap_or_else(|| run.spec.experiment.name.clone());
         if name.is_empty() || !name.bytes().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c)) {
@@ -131,6 +134,19 @@ impl Runner<'_> {
         let dir = lock_dir(&root);
         let path = dir.join(format!("{name}.json"));
         let previous = read_locks(&root)?.into_iter().find(|(p, _)| *p == path).map(|(_, l)| l);
+        if let Some(old) = &previous
+            && !force
+        {
+            let differs = spec_differences(old, &lock);
+            if !differs.is_empty() {
+                return Err(RunnerError::User(format!(
+                    "{} already pins another run of another spec; replacing it needs --force (or --name NEW for a second lock). What differs (lock → run {}):\n  {}",
+                    path.display(),
+                    run.record_digest.short(12),
+                    differs.join("\n  ")
+                )));
+            }
+        }
         fs::create_dir_all(&dir).map_err(|e| RunnerError::File { path: dir.clone(), why: e.to_string() })?;
         let mut text = serde_json::to_string_pretty(&reprise_core::canon::to_value(&lock)?).expect("a JSON value prints");
         text.push('\n');
@@ -184,4 +200,32 @@ impl Runner<'_> {
             outputs: compare_outputs(&self.store, &lock.outputs, &record.outputs)?,
         })
     }
+}
+
+/// What makes two locks pin different specs (experiment, params, seed, inputs), one line each.
+fn spec_differences(old: &Lock, new: &Lock) -> Vec<String> {
+    let mut out = Vec::new();
+    if old.experiment != new.experiment {
+        out.push(format!("experiment: {} → {}", old.experiment, new.experiment));
+    }
+    if old.seed != new.seed {
+        out.push(format!("seed: {} → {}", old.seed, new.seed));
+    }
+    let keys: std::collections::BTreeSet<&String> = old.params.0.keys().chain(new.params.0.keys()).collect();
+    for k in keys {
+        let (a, b) = (old.params.0.get(k), new.params.0.get(k));
+        if a != b {
+            let show = |v: Option<&reprise_core::ParamValue>| v.map_or("(none)".to_string(), |v| v.to_string());
+            out.push(format!("param {k}: {} → {}", show(a), show(b)));
+        }
+    }
+    let names: std::collections::BTreeSet<&String> = old.inputs.keys().chain(new.inputs.keys()).collect();
+    for k in names {
+        let (a, b) = (old.inputs.get(k).map(|i| &i.digest), new.inputs.get(k).map(|i| &i.digest));
+        if a != b {
+            let short = |d: Option<&String>| d.map_or("(none)".to_string(), |d| d[..12.min(d.len())].to_string());
+            out.push(format!("input {k}: {} → {}", short(a), short(b)));
+        }
+    }
+    out
 }

@@ -57,7 +57,7 @@ pub fn push(store: &Store, repo: &Path, remote: &Remote, hashes: &[String], prog
     if hashes.is_empty() {
         return Err(RunnerError::User("the store has no runs to push; name run hashes, or run something first".into()));
     }
-    let git_repo = git2::Repository::open(repo).map_err(RunnerError::git(format!("opening the repository at {}", repo.display())))?;
+    let git_repo = crate::provenance::open_repo(repo)?;
     let mut manifests: Vec<RunManifest> = Vec::new();
     let mut git_by_commit: BTreeMap<String, Digest> = BTreeMap::new();
     let mut all = BTreeSet::new();

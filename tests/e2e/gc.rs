@@ -22,7 +22,7 @@ fn foreign_runs(sb: &Sandbox) -> (String, String, String) {
     let bundle = sb.scratch().join("b.reprise");
     ok(reprise(&src, &sb.repo(), &["bundle", "export", &b, "-o", bundle.to_str().unwrap()]));
     let url = format!("file://{}", sb.scratch().join("shared").display());
-    ok(reprise(&src, &sb.repo(), &["remote", "add", "lab", &url]));
+    ok(reprise(&src, &sb.repo(), &["remote", "add", "lab", &url, "--create"]));
     ok(reprise(&src, &sb.repo(), &["remote", "push", "lab", &r]));
     ok(sb.cmd(&["remote", "add", "lab", &url]));
     (b, r, bundle.to_str().unwrap().to_string())

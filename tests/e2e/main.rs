@@ -2,9 +2,11 @@
 //! repositories made in temporary directories.
 
 mod bundle;
+mod exits;
 mod gc;
 mod lock;
 mod remote;
+mod repair;
 mod rerun;
 mod runs;
 mod store;

@@ -91,8 +91,17 @@ fn a_folder_remote_carries_runs_between_stores() {
     let shared = a.scratch().join("shared");
     let url = format!("file://{}", shared.display());
     let r1 = ok(a.cmd(&["run", "demo.pi", "--seed", "5", "-p", "n=20000", "-p", "tasks=4"])).last_line().to_string();
-    ok(a.cmd(&["remote", "add", "disk", &url]));
-    let p = ok(a.cmd(&["--json", "remote", "push", "disk", &r1[..8]])).json();
+    // A missing folder (an unmounted share) is never created silently: add says so, ls and push
+    // refuse naming the path, and only `push --create` makes it.
+    let added = ok(a.cmd(&["remote", "add", "disk", &url]));
+    assert!(added.stderr.contains("does not exist yet") && added.stderr.contains("--create"), "{}", added.stderr);
+    for args in [vec!["remote", "ls", "disk"], vec!["remote", "push", "disk"], vec!["remote", "pull", "disk"]] {
+        let r = try_run(a.cmd(&args));
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(&format!("its folder {} does not exist", shared.display())), "{args:?}: {}", r.stderr);
+        assert!(!shared.exists(), "{args:?} created the folder");
+    }
+    let p = ok(a.cmd(&["--json", "remote", "push", "disk", &r1[..8], "--create"])).json();
     assert_eq!(p["present"], 0);
     assert!(shared.join("FORMAT").is_file() && shared.join("runs").join(format!("{r1}.json")).is_file());
     let b = Sandbox::new();
@@ -101,6 +110,7 @@ fn a_folder_remote_carries_runs_between_stores() {
     assert_eq!(q["moved"], p["moved"]);
     assert_eq!(ok(a.cmd(&["show", &r1, "--output", "summary.json"])).stdout, ok(b.cmd(&["show", &r1, "--output", "summary.json"])).stdout);
     let r = try_run(b.cmd(&["remote", "add", "disk", &url]));
+    assert_eq!(r.code, 2);
     assert!(r.stderr.contains("remote `disk` already exists"), "{}", r.stderr);
     ok(b.cmd(&["remote", "rm", "disk"]));
     assert!(ok(b.cmd(&["remote", "ls"])).stdout.contains("no remotes"));

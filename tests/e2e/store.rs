@@ -120,14 +120,18 @@ fn verify_finds_a_flipped_byte() {
     let mut b = std::fs::read(&path).unwrap();
     b[200] ^= 0x10;
     std::fs::write(&path, &b).unwrap();
-    let r = try_run(sb.cmd(&["verify"]));
-    assert_eq!(r.code, 1, "a failed check exits 1: {}", r.stdout);
-    assert!(r.stdout.contains(&format!("CORRUPT  {d}  (its bytes hash to {})", &digest_hex(&b)[..16])), "{}", r.stdout);
-    assert!(r.stderr.contains("1 corrupt, 0 missing"), "{}", r.stderr);
     // Reading it back through reprise refuses the damaged bytes.
     let r = try_run(sb.cmd(&["store", "get", &d]));
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains(&format!("object {d} is corrupt")), "{}", r.stderr);
+    let r = try_run(sb.cmd(&["verify"]));
+    assert_eq!(r.code, 1, "a failed check exits 1: {}", r.stdout);
+    assert!(r.stdout.contains(&format!("CORRUPT  {d}  (its bytes hash to {}; moved aside to", &digest_hex(&b)[..16])), "{}", r.stdout);
+    assert!(r.stderr.contains("1 corrupt, 0 missing"), "{}", r.stderr);
+    // Moved aside, the object is missing (and named) until something restores its bytes.
+    let r = try_run(sb.cmd(&["store", "get", &d]));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains(&format!("object {d} is not in the store")), "{}", r.stderr);
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::fmt;
 /// Why data could not become a causal sample.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DataError {
-    #[error("CSV: {0}")]
+    #[error("{0}")]
     Csv(String),
     #[error("column `{0}` is not in the data (columns: {1})")]
     NoColumn(String, String),
@@ -23,6 +23,24 @@ pub enum DataError {
     Empty,
 }
 
+/// A CSV reader's error as a sentence naming the line ("line 3 has 1 field, the header has 2").
+fn csv_in_words(e: csv::Error) -> DataError {
+    let plural = |n: u64| if n == 1 { "" } else { "s" };
+    let line = |p: Option<&csv::Position>| p.map_or_else(String::new, |p| format!("line {}", p.line()));
+    DataError::Csv(match e.kind() {
+        csv::ErrorKind::UnequalLengths { pos, expected_len, len } => format!(
+            "{} has {len} field{}, the header has {expected_len}: every row needs one value per column (quote values that contain commas)",
+            line(pos.as_ref()),
+            plural(*len)
+        ),
+        csv::ErrorKind::Utf8 { pos, err } => {
+            format!("{} is not UTF-8 text (field {}): save the file as UTF-8 CSV", line(pos.as_ref()), err.field() + 1)
+        }
+        csv::ErrorKind::Io(io) => format!("cannot read the CSV: {io}"),
+        _ => format!("not a readable CSV: {e}"),
+    })
+}
+
 /// Named columns of text cells, parsed to numbers on request.
 #[derive(Debug, Clone)]
 pub struct Frame {
@@ -34,10 +52,10 @@ impl Frame {
     /// Reads a CSV with a header row.
     pub fn from_csv(bytes: &[u8]) -> Result<Frame, DataError> {
         let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
-        let names: Vec<String> = rdr.headers().map_err(|e| DataError::Csv(e.to_string()))?.iter().map(str::to_string).collect();
+        let names: Vec<String> = rdr.headers().map_err(csv_in_words)?.iter().map(str::to_string).collect();
         let mut cells = vec![Vec::new(); names.len()];
         for rec in rdr.records() {
-            let rec = rec.map_err(|e| DataError::Csv(e.to_string()))?;
+            let rec = rec.map_err(csv_in_words)?;
             for (col, v) in cells.iter_mut().zip(rec.iter()) {
                 col.push(v.trim().to_string());
             }

@@ -126,7 +126,7 @@ impl Settings {
             opt: Options { ridge: p.float("ridge"), clip: p.float("clip") },
             shuffle: p.bool("shuffle_folds"),
             grid: sensitivity::gamma_grid(p.float("gamma_max"), p.int("gamma_points") as usize),
-            bw: Bandwidth::parse(p.str("kernel_bandwidth")).map_err(ExperimentError::Failed)?,
+            bw: Bandwidth::parse(p.str("kernel_bandwidth")).map_err(ExperimentError::refused)?,
             ipm_ridge: p.float("ipm_ridge"),
             ipm_tol: p.float("ipm_tol"),
             ipm_max_iter: p.int("ipm_max_iter") as u32,

@@ -45,7 +45,10 @@ impl FitError {
 
 impl From<FitError> for reprise_core::ExperimentError {
     fn from(e: FitError) -> Self {
-        reprise_core::ExperimentError::Failed(e.to_string())
+        match e {
+            FitError::NotConverged { .. } => reprise_core::ExperimentError::Failed(e.to_string()),
+            _ => reprise_core::ExperimentError::refused(e),
+        }
     }
 }
 

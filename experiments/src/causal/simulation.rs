@@ -132,7 +132,7 @@ impl Experiment for Simulation {
             n: p.int("n") as usize,
             k: p.int("folds") as usize,
             ipm: p.bool("ipm"),
-            bw: Bandwidth::parse(p.str("kernel_bandwidth")).map_err(ExperimentError::Failed)?,
+            bw: Bandwidth::parse(p.str("kernel_bandwidth")).map_err(ExperimentError::refused)?,
             ridge: p.float("ipm_ridge"),
             tol: p.float("ipm_tol"),
         };
@@ -161,7 +161,7 @@ impl Experiment for Simulation {
             return Ok(None);
         }
         let bad = |why: String| {
-            ExperimentError::Failed(format!(
+            ExperimentError::refused(format!(
                 "causal.simulation over a sweep makes one table from cells that split the replications (one seed, -p reps=R --grid first_rep=0,R,2R,…): {why}"
             ))
         };

@@ -38,6 +38,9 @@ impl Experiment for Pi {
     fn description(&self) -> &'static str {
         "Monte Carlo estimate of pi over parallel named streams; outputs summary.json, samples.npy, hits.npy"
     }
+    fn headline(&self) -> Vec<&'static str> {
+        vec!["estimate", "std_error", "abs_error"]
+    }
     fn params(&self) -> Vec<ParamSpec> {
         vec![
             ParamSpec::int("n", 1_000_000, 1, 100_000_000_000, "number of points drawn"),
@@ -51,7 +54,7 @@ impl Experiment for Pi {
         let tasks = ctx.params.int("tasks") as u64;
         let keep = ctx.params.int("keep") as u64;
         if tasks > n {
-            return Err(ExperimentError::Failed(format!("tasks = {tasks} exceeds n = {n}: every task needs at least one point")));
+            return Err(ExperimentError::refused(format!("tasks = {tasks} exceeds n = {n}: every task needs at least one point")));
         }
         let unit = Uniform::new(0.0f64, 1.0).expect("0 < 1");
         ctx.progress.start("drawing points", n);

@@ -17,7 +17,7 @@ pub const TOY_V_LOVES: [f64; 9] = [120.0, 1390.0, 658.0, 1360.0, 13670.0, 2874.0
 pub struct Compose;
 
 fn failed(e: DiscoError) -> ExperimentError {
-    ExperimentError::Failed(e.to_string())
+    ExperimentError::refused(e.to_string())
 }
 
 /// The words with their types: given as `|`-separated types, or by word count (2: subject and
@@ -68,7 +68,7 @@ impl Experiment for Compose {
         let toy = p.str("lexicon") == "toy";
         let vecs = if toy { Vectors::parse(TOY, "toy lexicon") } else { Vectors::parse(std::str::from_utf8(super::experiment::GLOVE_SUBSET).expect("UTF-8"), "GloVe subset") }.map_err(failed)?;
         let names: Vec<&str> = words.iter().map(|w| w.name.as_str()).collect();
-        let lookup = |w: &str| vecs.get(w).ok_or_else(|| ExperimentError::Failed(format!("`{w}` has no vector in the {} lexicon{}", p.str("lexicon"), if toy { " (john, mary, loves); use lexicon=glove" } else { "" })));
+        let lookup = |w: &str| vecs.get(w).ok_or_else(|| ExperimentError::refused(format!("`{w}` has no vector in the {} lexicon{}", p.str("lexicon"), if toy { " (john, mary, loves); use lexicon=glove" } else { "" })));
         let shapes: Vec<String> = words.iter().map(|w| w.ty.to_string()).collect();
         let standard = shapes == ["n", "n.r·s·n.l", "n"] || shapes == ["n", "n.r·s"];
         let mut rows = Vec::new();

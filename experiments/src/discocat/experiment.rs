@@ -173,17 +173,17 @@ impl Gs2011 {
         }
         let mut ms = BTreeSet::new();
         for name in p.split(',').filter(|s| !s.trim().is_empty()) {
-            let m = Model::parse(name).map_err(|e| ExperimentError::Failed(e.to_string()))?;
+            let m = Model::parse(name).map_err(|e| ExperimentError::refused(e.to_string()))?;
             if !allowed(m) {
-                return Err(ExperimentError::Failed(format!("model {} is for transitive sentences; this data set is intransitive (use verb, add, mult, relational)", m.name())));
+                return Err(ExperimentError::refused(format!("model {} is for transitive sentences; this data set is intransitive (use verb, add, mult, relational)", m.name())));
             }
             if m.relational() && !have_triples {
-                return Err(ExperimentError::Failed(format!("model {} needs (verb, subject, object) triples: pass -i triples=FILE", m.name())));
+                return Err(ExperimentError::refused(format!("model {} needs (verb, subject, object) triples: pass -i triples=FILE", m.name())));
             }
             ms.insert(m);
         }
         if ms.is_empty() {
-            return Err(ExperimentError::Failed("no models named: write models=all or a comma list".into()));
+            return Err(ExperimentError::refused("no models named: write models=all or a comma list"));
         }
         Ok((ms.into_iter().collect(), skipped))
     }
@@ -212,8 +212,8 @@ impl Experiment for Gs2011 {
 
     fn run(&self, ctx: &RunCtx) -> Result<Outputs, ExperimentError> {
         let p = &ctx.params;
-        let dataset = Dataset::parse(p.str("dataset")).map_err(|e| ExperimentError::Failed(e.to_string()))?;
-        let oov = Oov::parse(p.str("oov")).map_err(|e| ExperimentError::Failed(e.to_string()))?;
+        let dataset = Dataset::parse(p.str("dataset")).map_err(|e| ExperimentError::refused(e.to_string()))?;
+        let oov = Oov::parse(p.str("oov")).map_err(|e| ExperimentError::refused(e.to_string()))?;
         let (bytes, source) = match (ctx.inputs.get("data"), dataset.embedded()) {
             (Some(b), _) => (b.as_slice(), "input `data`".to_string()),
             (None, Some(b)) => (b, format!("{} (compiled in; experiments/data/discocat/SOURCES.md)", dataset.name())),
@@ -235,7 +235,7 @@ impl Experiment for Gs2011 {
         // out-of-vocabulary words, named and counted whatever the policy
         let missing: BTreeSet<String> = data.items.iter().flat_map(item_words).filter(|w| vecs.get(w).is_none()).map(str::to_string).collect();
         if oov == Oov::Error && !missing.is_empty() {
-            return Err(ExperimentError::Failed(format!("{} words have no vector ({}); pass oov=skip or oov=zero, or -i vectors=FILE with them", missing.len(), missing.iter().cloned().collect::<Vec<_>>().join(", "))));
+            return Err(ExperimentError::refused(format!("{} words have no vector ({}); pass oov=skip or oov=zero, or -i vectors=FILE with them", missing.len(), missing.iter().cloned().collect::<Vec<_>>().join(", "))));
         }
         let kept: Vec<bool> = data.items.iter().map(|i| oov == Oov::Zero || item_words(i).iter().all(|w| !missing.contains(*w))).collect();
         let lex = Lexicon { vecs: &vecs, rel: rel.as_ref(), zero: vec![0.0; vecs.dim] };

@@ -32,7 +32,7 @@ impl From<DiscoError> for reprise_core::ExperimentError {
     fn from(e: DiscoError) -> Self {
         match e {
             DiscoError::Input(why) => reprise_core::ExperimentError::BadInput { name: "discocat".into(), why },
-            other => reprise_core::ExperimentError::Failed(other.to_string()),
+            other => reprise_core::ExperimentError::refused(other.to_string()),
         }
     }
 }

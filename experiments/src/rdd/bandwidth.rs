@@ -205,6 +205,10 @@ fn median3(a: f64, b: f64, c: f64) -> f64 {
 
 /// Runs the selector on `d`. As rdrobust (`stdvars`), it selects on x/sd(x) and scales back.
 pub fn select(design: &Design, st: &Settings) -> Result<Bandwidths, RddError> {
+    select_unnamed(design, st).map_err(|e| e.name_covariate(&design.covariate_names))
+}
+
+fn select_unnamed(design: &Design, st: &Settings) -> Result<Bandwidths, RddError> {
     let sx = sd(&design.x_all);
     if !(sx > 0.0 && sx.is_finite()) {
         return Err(RddError::Option("x does not vary: no bandwidth can be selected".into()));

@@ -53,10 +53,23 @@ pub struct Row {
     pub method: &'static str,
     pub estimate: f64,
     pub se: f64,
+    /// NaN (JSON null) when the standard error is 0: see `undefined`.
+    #[serde(serialize_with = "finite_or_null")]
     pub z: f64,
+    #[serde(serialize_with = "finite_or_null")]
     pub p_value: f64,
     pub ci: [f64; 2],
+    /// Why z and p are undefined, when they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undefined: Option<&'static str>,
 }
+
+fn finite_or_null<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if v.is_finite() { s.serialize_f64(*v) } else { s.serialize_none() }
+}
+
+/// Why a row with a zero standard error has no z or p.
+pub const EXACT: &str = "the standard error is 0: the estimate has no sampling variation in these data (an exact jump, e.g. perfect compliance in a first stage), so z and p are undefined";
 
 /// The local fit on one side, for tables and figures.
 #[derive(Debug, Clone, Serialize)]
@@ -202,10 +215,9 @@ pub(crate) fn covariate_gamma(fits: &[(&Fit, &[&[f64]])], outcomes: usize) -> Re
     }
     // A pivot that keeps less than 1e-10 of the covariate's own weighted sum of squares means it
     // is (numerically) a combination of the polynomial and the covariates before it.
-    let collinear = || RddError::Option("the covariates are collinear within the bandwidth once the local polynomial is partialled out (or one is constant there): drop one of them".into());
-    let l = cholesky(&zwz).map_err(|_| collinear())?;
-    if (0..dz).any(|a| !(l[[a, a]] * l[[a, a]] > 1e-10 * raw[a])) {
-        return Err(collinear());
+    let l = cholesky(&zwz).map_err(|s| RddError::Collinear { index: s.index, name: None })?;
+    if let Some(index) = (0..dz).find(|&a| !(l[[a, a]] * l[[a, a]] > 1e-10 * raw[a])) {
+        return Err(RddError::Collinear { index, name: None });
     }
     let inv = chol_inverse(&l);
     Ok(zwy
@@ -239,19 +251,43 @@ fn select(gamma: &[Vec<f64>], m: usize, outcomes: usize, len: usize) -> Vec<f64>
 }
 
 fn row(method: &'static str, estimate: f64, se: f64, z_crit: f64) -> Row {
-    let z = estimate / se;
+    let exact = se == 0.0;
+    let z = if exact { f64::NAN } else { estimate / se };
     Row {
         method,
         estimate,
         se,
         z,
-        p_value: normal::two_sided_p(z),
+        p_value: if exact { f64::NAN } else { normal::two_sided_p(z) },
         ci: [estimate - z_crit * se, estimate + z_crit * se],
+        undefined: exact.then_some(EXACT),
+    }
+}
+
+impl Estimate {
+    /// A sharp estimate read as a fuzzy one whose take-up jumps by exactly `jump` with no
+    /// variation on either side (perfect compliance when 1): τ/jump with se/|jump|, and a first
+    /// stage of `jump` with standard error 0 (no z or p).
+    pub fn with_exact_first_stage(mut self, jump: f64) -> Estimate {
+        for r in [&mut self.conventional, &mut self.bias_corrected, &mut self.robust] {
+            let (a, b) = (r.ci[0] / jump, r.ci[1] / jump);
+            r.estimate /= jump;
+            r.se /= jump.abs();
+            r.z = r.estimate / r.se;
+            r.ci = [a.min(b), a.max(b)];
+        }
+        let exact = |method| Row { method, estimate: jump, se: 0.0, z: f64::NAN, p_value: f64::NAN, ci: [jump, jump], undefined: Some(EXACT) };
+        self.first_stage = Some([exact("conventional"), exact("robust")]);
+        self
     }
 }
 
 /// Runs rdrobust on `design`.
 pub fn rdrobust(design: &Design, o: &Options) -> Result<Estimate, RddError> {
+    rdrobust_unnamed(design, o).map_err(|e| e.name_covariate(&design.covariate_names))
+}
+
+fn rdrobust_unnamed(design: &Design, o: &Options) -> Result<Estimate, RddError> {
     let q = o.q.unwrap_or(o.p + 1);
     if q <= o.p {
         return Err(RddError::Option(format!("q = {q} must exceed p = {}", o.p)));

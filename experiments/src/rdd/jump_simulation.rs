@@ -45,7 +45,7 @@ impl Experiment for JumpSimulation {
         let p = &ctx.params;
         let ns: Vec<usize> = super::parse_list("n", p.str("n"))?;
         if let Some(n) = ns.iter().find(|n| **n < 20) {
-            return Err(ExperimentError::Failed(format!("parameter n: {n} units is too few; use at least 20")));
+            return Err(ExperimentError::refused(format!("parameter n: {n} units is too few; use at least 20")));
         }
         let (reps, draws, alpha) = (p.int("replications") as u64, p.int("draws_per_unit") as usize, p.float("alpha"));
         let m = p.int("grid_points") as usize;

@@ -62,6 +62,21 @@ pub enum RddError {
     },
     #[error("{0}")]
     Option(String),
+    #[error(
+        "covariate {} is constant within the bandwidth, or a linear combination of the local polynomial and the covariates before it (collinear, once the polynomial is partialled out): drop it",
+        name.as_deref().map_or_else(|| format!("number {}", index + 1), |n| format!("`{n}`"))
+    )]
+    Collinear { index: usize, name: Option<String> },
+}
+
+impl RddError {
+    /// Names the covariate of a `Collinear` error from the design's covariate names.
+    pub(crate) fn name_covariate(self, names: &[String]) -> RddError {
+        match self {
+            RddError::Collinear { index, name: None } => RddError::Collinear { index, name: names.get(index).cloned() },
+            other => other,
+        }
+    }
 }
 
 /// k! as a float.
@@ -76,12 +91,12 @@ pub(crate) fn sd(v: &[f64]) -> f64 {
 
 /// A comma list parameter, each item parsed as `T`.
 pub(crate) fn parse_list<T: std::str::FromStr>(name: &str, s: &str) -> Result<Vec<T>, reprise_core::ExperimentError> {
-    s.split(',').map(|v| v.trim().parse().map_err(|_| reprise_core::ExperimentError::Failed(format!("parameter {name}: `{v}` is not a valid value (give a comma list)")))).collect()
+    s.split(',').map(|v| v.trim().parse().map_err(|_| reprise_core::ExperimentError::refused(format!("parameter {name}: `{v}` is not a valid value (give a comma list)")))).collect()
 }
 
 impl From<RddError> for reprise_core::ExperimentError {
     fn from(e: RddError) -> Self {
-        reprise_core::ExperimentError::Failed(e.to_string())
+        reprise_core::ExperimentError::refused(e.to_string())
     }
 }
 

@@ -83,7 +83,7 @@ pub struct Scalar;
 impl Scalar {
     fn options(ctx: &RunCtx) -> Result<Options, ExperimentError> {
         let p = &ctx.params;
-        let fail = ExperimentError::Failed;
+        let fail = ExperimentError::refused;
         let pos = |name: &str| -> Option<[f64; 2]> {
             let v = p.float(name);
             (v > 0.0).then_some([v, v])
@@ -109,13 +109,23 @@ impl Scalar {
     }
 }
 
+/// The take-up's values left and right of the cutoff when each side has one value only.
+fn exact_take_up(x: &[f64], t: &[f64], c: f64) -> Option<(f64, f64)> {
+    let side = |right: bool| {
+        let mut vals = x.iter().zip(t).filter(|(xi, _)| (**xi >= c) == right).map(|(_, ti)| *ti);
+        let first = vals.next()?;
+        vals.all(|v| v == first).then_some(first)
+    };
+    Some((side(false)?, side(true)?))
+}
+
 fn row_cells(r: &Row) -> Vec<String> {
     vec![
         r.method.into(),
         r.estimate.to_string(),
         r.se.to_string(),
-        r.z.to_string(),
-        r.p_value.to_string(),
+        if r.z.is_finite() { r.z.to_string() } else { String::new() },
+        if r.p_value.is_finite() { r.p_value.to_string() } else { String::new() },
         r.ci[0].to_string(),
         r.ci[1].to_string(),
     ]
@@ -248,17 +258,46 @@ impl Experiment for Scalar {
             ),
         };
         let take_up = Some(p.str("fuzzy")).filter(|s| !s.is_empty());
+        if take_up == Some(p.str("y")) {
+            return Err(ExperimentError::refused(format!(
+                "parameter fuzzy names the outcome column `{}`: the take-up (treatment received) must be another column; leave fuzzy empty for a sharp design",
+                p.str("y")
+            )));
+        }
         let covs: Vec<&str> = p.str("covs").split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
         if let Some(dup) = covs.iter().enumerate().find(|(i, c)| covs[..*i].contains(c)) {
-            return Err(ExperimentError::Failed(format!("parameter covs: `{}` is named twice", dup.1)));
+            return Err(ExperimentError::refused(format!("parameter covs: `{}` is named twice", dup.1)));
         }
         let Columns { x, y, t, z, dropped } = load(bytes, p.str("y"), p.str("x"), take_up, &covs)?;
         let named: Vec<(&str, &[f64])> = covs.iter().copied().zip(z.iter().map(Vec::as_slice)).collect();
-        let design = Design::with_covariates(&x, &y, t.as_deref(), &named, p.float("c"))?;
+        let c = p.float("c");
+        // A take-up that is constant on each side has no first stage to estimate: the design is
+        // sharp, and the fuzzy estimate is the sharp one divided by the exact jump.
+        let exact = t.as_deref().and_then(|t| exact_take_up(&x, t, c));
+        if let Some((lo, hi)) = exact
+            && lo == hi
+        {
+            return Err(ExperimentError::refused(format!(
+                "the take-up column `{}` is {lo} on both sides of the cutoff: there is no first stage, so no fuzzy estimate; check fuzzy= and c=",
+                take_up.unwrap_or_default()
+            )));
+        }
+        let design = Design::with_covariates(&x, &y, if exact.is_some() { None } else { t.as_deref() }, &named, c)?;
         ctx.progress.start("rdrobust: bandwidths and estimate", 1);
         let est = rdrobust(&design, &o)?;
         ctx.progress.finish();
+        let est = match exact {
+            Some((lo, hi)) => est.with_exact_first_stage(hi - lo),
+            None => est,
+        };
         let mut warnings = Vec::new();
+        if let Some((lo, hi)) = exact {
+            warnings.push(format!(
+                "the take-up is {lo} everywhere left of the cutoff and {hi} everywhere right of it{}: the design is sharp in effect, so the estimate is the sharp one divided by the first stage's exact jump {}, whose z and p are undefined",
+                if (lo, hi) == (0.0, 1.0) { " (perfect compliance)" } else { "" },
+                hi - lo
+            ));
+        }
         if dropped > 0 {
             warnings.push(format!(
                 "{dropped} rows with a missing value in the used columns were dropped"

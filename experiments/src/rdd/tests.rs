@@ -206,8 +206,11 @@ fn covariates_that_are_collinear_constant_or_malformed_are_refused() {
     let o = Options { h: Some([0.5; 2]), ..Options::default() };
     for z in [[("z1", z1.as_slice()), ("twice", twice.as_slice())], [("z1", z1.as_slice()), ("one", ones.as_slice())]] {
         let e = rdrobust(&Design::with_covariates(&x, &y, None, &z, 0.0).unwrap(), &o).unwrap_err().to_string();
-        assert!(e.contains("covariates are collinear") && e.contains("drop one"), "{e}");
+        assert!(e.contains(&format!("covariate `{}` is constant within the bandwidth, or a linear combination", z[1].0)) && e.contains("drop it"), "{e}");
     }
+    // Named as well when the bandwidth selector is the first to meet it.
+    let e = rdrobust(&Design::with_covariates(&x, &y, None, &[("one", &ones[..]), ("z1", &z1[..])], 0.0).unwrap(), &Options::default()).unwrap_err().to_string();
+    assert!(e.contains("covariate `one` is constant"), "{e}");
     let e = Design::with_covariates(&x, &y, None, &[("z1", &z1[..10])], 0.0).unwrap_err().to_string();
     assert!(e.contains("covariate `z1` has 10 values but x has 500"), "{e}");
     let mut zn = z1.clone();

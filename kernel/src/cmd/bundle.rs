@@ -16,7 +16,7 @@ fn print(ctx: &Ctx, verb: &str, file: &std::path::Path, r: &BundleReport) {
     let size = std::fs::metadata(file).map(|m| render::size(m.len())).unwrap_or_default();
     println!("{verb} {} ({size}): {} run(s), {} object(s), {} commit(s)", file.display(), r.runs.len(), r.objects, r.commits.len());
     if verb == "imported" {
-        println!("{} object(s) new to the store; commits under refs/reprise/commits/ in {}", r.new_objects, ctx.repo.display());
+        println!("{} object(s) new to the store (or repairing damaged copies); commits under refs/reprise/commits/ in {}", r.new_objects, ctx.repo.display());
         for rec in &r.kept_existing {
             println!("note: the store already records another run of the spec of {}; kept that one as the memo", &rec[..12]);
         }
@@ -35,20 +35,34 @@ pub fn bundle(ctx: &Ctx, c: BundleCommand) -> anyhow::Result<()> {
             print(ctx, "wrote", &output, &r);
         }
         BundleCommand::Verify { file, limits } => {
-            let store = ctx.store_for_write()?;
-            let r = bundle::verify(&store, &ctx.repo, &file, limits.limits())?;
+            let r = in_store(ctx, false, |store| Ok(bundle::verify(store, &ctx.repo, &file, limits.limits())?))?;
             print(ctx, "ok: verified", &file, &r);
         }
         BundleCommand::Import { file, limits } => {
-            let store = ctx.store_for_write()?;
-            let r = bundle::import(&store, &ctx.repo, &file, limits.limits())?;
+            let r = in_store(ctx, true, |store| Ok(bundle::import(store, &ctx.repo, &file, limits.limits())?))?;
             print(ctx, "imported", &file, &r);
         }
         BundleCommand::Ls { file, limits } => {
-            let store = ctx.store_for_write()?;
-            let r = bundle::verify(&store, &ctx.repo, &file, limits.limits())?;
+            let r = in_store(ctx, false, |store| Ok(bundle::verify(store, &ctx.repo, &file, limits.limits())?))?;
             print(ctx, "verified", &file, &r);
         }
     }
     Ok(())
+}
+
+/// Runs `f` on the store, which is created when it does not exist yet (a bundle is unpacked
+/// under its `tmp/`); a store created here is removed again when `f` fails, or when the store
+/// was only needed for the moment (`keep` false: verify, ls), so nothing is left behind.
+fn in_store<T>(ctx: &Ctx, keep: bool, f: impl FnOnce(&reprise_store::Store) -> anyhow::Result<T>) -> anyhow::Result<T> {
+    // The outermost folder this call creates (the store's, or a missing parent of it).
+    let made = ctx.store_path.ancestors().take_while(|p| !p.as_os_str().is_empty() && !p.exists()).last().map(std::path::Path::to_path_buf);
+    let store = ctx.store_for_write()?;
+    let out = f(&store);
+    drop(store);
+    if let Some(made) = made
+        && (out.is_err() || !keep)
+    {
+        let _ = std::fs::remove_dir_all(made);
+    }
+    out
 }

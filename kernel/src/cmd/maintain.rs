@@ -1,57 +1,151 @@
 //! Store upkeep and pinning: `verify`, `gc` and `lock`.
 
 use super::{Ctx, print_json};
-use crate::cli::{GcArgs, LockArgs, RmArgs};
+use crate::cli::{GcArgs, LockArgs, RmArgs, VerifyArgs};
 use crate::error::{CheckFailed, user};
 use crate::render;
 use reprise_runner::gcroots;
 use serde_json::json;
 
-pub fn verify(ctx: &Ctx) -> anyhow::Result<()> {
+pub fn verify(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<()> {
     let store = ctx.store()?;
     let expected = gcroots::expected_objects(&store)?;
     let report = store.verify(&expected, &ctx.bar)?;
     ctx.bar.done();
+    let repair = if args.repair && !(report.corrupt.is_empty() && report.missing.is_empty()) { Some(repair(ctx, &store, &report)?) } else { None };
+    let last = repair.as_ref().map_or(&report, |r| &r.after);
     if ctx.json {
         print_json(&json!({
-            "ok": report.ok(), "checked": report.checked, "bytes": report.bytes,
-            "corrupt": report.corrupt.iter().map(|(d, a)| json!({"object": d.hex(), "actual": a.hex()})).collect::<Vec<_>>(),
+            "ok": last.ok(), "checked": report.checked, "bytes": report.bytes,
+            "corrupt": report.corrupt.iter().map(|(d, a, q)| json!({"object": d.hex(), "actual": a.hex(), "moved_to": q})).collect::<Vec<_>>(),
             "missing": report.missing.iter().map(|(d, w)| json!({"object": d.hex(), "expected_by": w})).collect::<Vec<_>>(),
             "stray": report.stray, "tmp_files": report.tmp_files,
+            "quarantine": report.quarantined_before.iter().map(|(p, back)| json!({"file": p, "restored": back})).collect::<Vec<_>>(),
+            "repair": repair.as_ref().map(|r| json!({
+                "reran": r.reran.iter().map(|(h, e, res)| json!({"run": h, "experiment": e, "error": res.as_ref().err()})).collect::<Vec<_>>(),
+                "restored": r.restored.iter().map(|d| d.hex()).collect::<Vec<_>>(),
+                "still_corrupt": r.after.corrupt.iter().map(|(d, _, _)| d.hex()).collect::<Vec<_>>(),
+                "still_missing": r.after.missing.iter().map(|(d, w)| json!({"object": d.hex(), "expected_by": w})).collect::<Vec<_>>(),
+            })),
         }));
     } else {
         println!("checked {} objects ({})", report.checked, render::size(report.bytes));
-        for (d, actual) in &report.corrupt {
-            println!("CORRUPT  {d}  (its bytes hash to {})", actual.short(16));
+        for (d, actual, moved) in &report.corrupt {
+            println!("CORRUPT  {d}  (its bytes hash to {}; moved aside to {})", actual.short(16), moved.display());
         }
         for (d, who) in &report.missing {
             println!("MISSING  {d}  (named by {who})");
         }
-        if !report.missing.is_empty() {
-            println!("missing objects come back by importing the bundle or pulling from the remote that had them, or by running what made them again");
-        }
         for p in &report.stray {
             println!("STRAY    {}", p.display());
+        }
+        if !report.quarantined_before.is_empty() {
+            let back = report.quarantined_before.iter().filter(|(_, b)| *b).count();
+            println!(
+                "{} damaged file(s) from earlier checks are in {} ({back} of their objects since restored); Reprise never deletes them: look, then delete them by hand",
+                report.quarantined_before.len(),
+                store.root().join("quarantine").display()
+            );
         }
         if report.tmp_files > 0 {
             println!("{} leftover file(s) of interrupted writes in tmp/ (harmless; `reprise gc` removes them after an hour)", report.tmp_files);
         }
-        if report.ok() {
+        match &repair {
+            Some(r) => {
+                for (h, exp, res) in &r.reran {
+                    match res {
+                        Ok(()) => println!("reran {} ({exp})", &h[..12]),
+                        Err(e) => println!("rerun of {} ({exp}) failed: {e}", &h[..12]),
+                    }
+                }
+                if r.reran.is_empty() {
+                    println!("no recorded run made the lost objects, so none could be rerun");
+                }
+                for d in &r.restored {
+                    println!("RESTORED {d}");
+                }
+                for (d, _, _) in &r.after.corrupt {
+                    println!("still CORRUPT {d}");
+                }
+                for (d, who) in &r.after.missing {
+                    println!("still MISSING {d}  (named by {who})");
+                }
+            }
+            None if !(report.corrupt.is_empty() && report.missing.is_empty()) => println!(
+                "lost objects come back by `reprise verify --repair` (reruns what made them), importing a bundle or pulling from a remote that has them: any put of the same bytes restores them"
+            ),
+            None => {}
+        }
+        if repair.is_some() && !last.missing.is_empty() {
+            println!("the objects still missing come back by importing a bundle or pulling from a remote that has them");
+        }
+        if last.ok() {
             println!("ok: every object matches its digest and nothing expected is missing");
         }
     }
-    if report.ok() {
+    if last.ok() {
         Ok(())
     } else {
         Err(CheckFailed(format!(
             "store {} has {} corrupt, {} missing and {} stray objects",
             ctx.store_path.display(),
-            report.corrupt.len(),
-            report.missing.len(),
-            report.stray.len()
+            last.corrupt.len(),
+            last.missing.len(),
+            last.stray.len()
         ))
         .into())
     }
+}
+
+/// What `verify --repair` did after moving the damaged objects aside.
+struct Repair {
+    /// (record, experiment, outcome) of each run rerun because it made a lost object.
+    reran: Vec<(String, String, Result<(), String>)>,
+    restored: Vec<reprise_store::Digest>,
+    after: reprise_store::VerifyReport,
+}
+
+/// Reruns every recorded run one of whose outputs is lost (corrupt and moved aside, or missing):
+/// the rerun's puts bring the bytes back when it reproduces. Then verifies again.
+fn repair(ctx: &Ctx, store: &reprise_store::Store, report: &reprise_store::VerifyReport) -> anyhow::Result<Repair> {
+    use reprise_runner::RunRecord;
+    use std::collections::BTreeSet;
+    let lost: BTreeSet<String> = report.corrupt.iter().map(|(d, _, _)| d.hex()).chain(report.missing.iter().map(|(d, _)| d.hex())).collect();
+    // (made on a dirty tree, record, experiment, its lost outputs): clean runs first, as they
+    // rerun in this binary when the repository is at their commit.
+    let mut runs: Vec<(bool, reprise_store::Digest, String, Vec<reprise_store::Digest>)> = Vec::new();
+    for (_, record) in store.list_refs("runs")? {
+        let Ok(rec) = store.read_verified(&record).map_err(anyhow::Error::from).and_then(|b| Ok(RunRecord::parse(&b)?)) else { continue };
+        let mine: Vec<_> = rec.outputs.values().filter(|o| lost.contains(&o.digest)).filter_map(|o| reprise_store::Digest::parse(&o.digest)).collect();
+        if mine.is_empty() || runs.iter().any(|r| r.1 == record) {
+            continue;
+        }
+        let spec = rec.spec_digest().ok().and_then(|d| store.read_verified(&d).ok()).and_then(|b| reprise_runner::RunSpec::parse(&b).ok());
+        let (dirty, exp) = spec.map_or((true, "?".to_string()), |s| (s.code.dirty, s.experiment.name));
+        runs.push((dirty, record, exp, mine));
+    }
+    runs.sort();
+    let opts = reprise_runner::rerun::RerunOptions {
+        target_dir: store.cache_dir().join("target"),
+        show_build_output: !ctx.quiet,
+        started: crate::env::now(),
+    };
+    let runner = ctx.runner(store.clone());
+    let mut reran = Vec::new();
+    for (_, record, exp, mine) in runs {
+        if mine.iter().all(|d| store.contains(d)) {
+            continue; // an earlier rerun brought them back
+        }
+        let outcome = runner.rerun(&record.hex(), &super::registry, &opts);
+        ctx.bar.done();
+        reran.push((record.hex(), exp, outcome.map(|_| ()).map_err(|e| e.to_string())));
+    }
+    let after = store.verify(&gcroots::expected_objects(store)?, &())?;
+    let still: BTreeSet<String> = after.corrupt.iter().map(|(d, _, _)| d.hex()).chain(after.missing.iter().map(|(d, _)| d.hex())).collect();
+    let mut restored: Vec<_> = report.corrupt.iter().map(|(d, _, _)| *d).chain(report.missing.iter().map(|(d, _)| *d)).filter(|d| !still.contains(&d.hex())).collect();
+    restored.sort();
+    restored.dedup();
+    Ok(Repair { reran, restored, after })
 }
 
 pub fn gc(ctx: &Ctx, args: GcArgs) -> anyhow::Result<()> {
@@ -166,7 +260,7 @@ pub fn rm(ctx: &Ctx, args: RmArgs) -> anyhow::Result<()> {
 pub fn lock(ctx: &Ctx, args: LockArgs) -> anyhow::Result<()> {
     let store = ctx.store()?;
     let runner = ctx.runner(store);
-    let (path, lock, previous) = runner.lock(&args.hash, args.name.as_deref())?;
+    let (path, lock, previous) = runner.lock(&args.hash, args.name.as_deref(), args.force)?;
     if ctx.json {
         print_json(&json!({ "path": path, "lock": lock, "previous": previous }));
         return Ok(());

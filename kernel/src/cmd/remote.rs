@@ -3,11 +3,12 @@
 
 use super::{Ctx, print_json};
 use crate::cli::{RemoteCommand, TransferArgs};
+use crate::error::user;
 use crate::render;
 use reprise_runner::remote::{self, RemoteReport};
 use reprise_store::remote::{Remote, RemoteConfig, RemoteOptions, RemoteUrl};
 
-fn connect(ctx: &Ctx, name: &str, t: &TransferArgs) -> anyhow::Result<(reprise_store::Store, Remote)> {
+fn connect(ctx: &Ctx, name: &str, t: &TransferArgs, create: bool) -> anyhow::Result<(reprise_store::Store, Remote)> {
     let store = ctx.store_for_write()?;
     let cfg = store.remote_config(name)?;
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
@@ -19,6 +20,7 @@ fn connect(ctx: &Ctx, name: &str, t: &TransferArgs) -> anyhow::Result<(reprise_s
         session_token: env("AWS_SESSION_TOKEN"),
         region: env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")),
         endpoint: env("AWS_ENDPOINT_URL"),
+        create,
     };
     let r = Remote::connect(&cfg, opts)?;
     Ok((store, r))
@@ -54,10 +56,23 @@ fn print(ctx: &Ctx, verb: &str, r: &RemoteReport) {
 
 pub fn remote(ctx: &Ctx, c: RemoteCommand) -> anyhow::Result<()> {
     match c {
-        RemoteCommand::Add { name, url, endpoint, region } => {
+        RemoteCommand::Add { name, url, endpoint, region, create } => {
             let store = ctx.store_for_write()?;
             let cfg = RemoteConfig { name, url: RemoteUrl::parse(&url)?, endpoint, region };
             store.add_remote(&cfg)?;
+            if let RemoteUrl::File(dir) = &cfg.url
+                && !dir.is_dir()
+            {
+                if create {
+                    std::fs::create_dir_all(dir).map_err(|e| user(format!("cannot create {}: {e}", dir.display()), None))?;
+                } else {
+                    eprintln!(
+                        "note: the folder {} does not exist yet (is the share mounted?); nothing will create it silently: `reprise remote push {} --create` makes it on the first push",
+                        dir.display(),
+                        cfg.name
+                    );
+                }
+            }
             if !ctx.quiet {
                 println!("added remote `{}` at {}; next: reprise remote push {}", cfg.name, cfg.url, cfg.name);
             }
@@ -81,7 +96,7 @@ pub fn remote(ctx: &Ctx, c: RemoteCommand) -> anyhow::Result<()> {
             }
         }
         RemoteCommand::Ls { name: Some(name) } => {
-            let (_, r) = connect(ctx, &name, &TransferArgs { jobs: 1, retries: 3 })?;
+            let (_, r) = connect(ctx, &name, &TransferArgs { jobs: 1, retries: 3 }, false)?;
             let runs = remote::list(&r)?;
             if ctx.json {
                 print_json(&runs);
@@ -92,14 +107,14 @@ pub fn remote(ctx: &Ctx, c: RemoteCommand) -> anyhow::Result<()> {
                 println!("{} run(s) on `{name}`", runs.len());
             }
         }
-        RemoteCommand::Push { name, hashes, transfer } => {
-            let (store, r) = connect(ctx, &name, &transfer)?;
+        RemoteCommand::Push { name, hashes, create, transfer } => {
+            let (store, r) = connect(ctx, &name, &transfer, create)?;
             let rep = remote::push(&store, &ctx.repo, &r, &hashes, &ctx.bar)?;
             ctx.bar.done();
             print(ctx, "pushed", &rep);
         }
         RemoteCommand::Pull { name, hashes, transfer } => {
-            let (store, r) = connect(ctx, &name, &transfer)?;
+            let (store, r) = connect(ctx, &name, &transfer, false)?;
             let rep = remote::pull(&store, &ctx.repo, &r, &hashes, &ctx.bar)?;
             ctx.bar.done();
             print(ctx, "pulled", &rep);

@@ -204,10 +204,27 @@ pub(crate) fn point_text(p: &std::collections::BTreeMap<String, String>) -> Stri
     if p.is_empty() { "(no grid)".into() } else { p.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ") }
 }
 
-/// The aggregate as a table: one row per grid point, mean ± sd of up to four summary fields.
+/// Columns the sweep table has room for.
+const TABLE_FIELDS: usize = 4;
+
+/// The aggregate as a table: one row per grid point, mean ± sd of the experiment's headline
+/// summary fields, then of the fields that vary across cells; the rest are named below it.
 pub(crate) fn print_aggregate(a: &Aggregate) {
     let Some(first) = a.groups.first() else { return };
-    let fields: Vec<&String> = first.fields.keys().take(4).collect();
+    let headline = registry(&a.experiment).map(|e| e.headline()).unwrap_or_default();
+    let varies = |f: &String| {
+        let stats: Vec<_> = a.groups.iter().filter_map(|g| g.fields.get(f)).collect();
+        stats.iter().any(|s| s.max > s.min) || stats.windows(2).any(|w| w[0].mean != w[1].mean)
+    };
+    let mut fields: Vec<&String> = first.fields.keys().filter(|f| headline.contains(&f.as_str())).collect();
+    fields.sort_by_key(|f| headline.iter().position(|h| h == f));
+    // A grid axis echoed in the summary is already in the grid point column.
+    let axis = |f: &String| first.point.contains_key(f);
+    fields.extend(first.fields.keys().filter(|f| !headline.contains(&f.as_str()) && !axis(f) && varies(f)));
+    if fields.is_empty() {
+        fields.extend(first.fields.keys());
+    }
+    fields.truncate(TABLE_FIELDS);
     let mut header = format!("{:<28} {:>5}", "grid point", "cells");
     for f in &fields {
         header += &format!("  {:>24}", f);
@@ -222,6 +239,15 @@ pub(crate) fn print_aggregate(a: &Aggregate) {
             };
         }
         println!("{row}");
+    }
+    let left: Vec<String> =
+        first.fields.keys().filter(|f| !fields.contains(f) && !axis(f)).map(|f| if varies(f) { f.clone() } else { format!("{f} (constant)") }).collect();
+    if !left.is_empty() {
+        println!(
+            "{} more summary field(s) not shown: {}; `reprise --json show <aggregate>` has every field's n, mean, sd, min and max",
+            left.len(),
+            left.join(", ")
+        );
     }
 }
 

@@ -31,11 +31,14 @@ pub struct RemoteOptions {
     pub region: Option<String>,
     /// Used when the remote's settings name no endpoint.
     pub endpoint: Option<String>,
+    /// A folder remote's folder is made when missing (otherwise a missing folder, such as an
+    /// unmounted share, is an error rather than an empty remote on the local disk).
+    pub create: bool,
 }
 
 impl Default for RemoteOptions {
     fn default() -> Self {
-        RemoteOptions { jobs: 8, retries: 10, access_key: None, secret_key: None, session_token: None, region: None, endpoint: None }
+        RemoteOptions { jobs: 8, retries: 10, access_key: None, secret_key: None, session_token: None, region: None, endpoint: None, create: false }
     }
 }
 
@@ -64,7 +67,16 @@ impl Remote {
         let err = |why: String| RemoteError::Remote { remote: cfg.name.clone(), why };
         let (os, prefix): (Arc<dyn ObjectStore>, String) = match &cfg.url {
             RemoteUrl::File(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
+                if !dir.is_dir() {
+                    if !opts.create {
+                        return Err(err(format!(
+                            "its folder {} does not exist (is the share mounted?); if that is the right place, make it with `reprise remote push {} --create`",
+                            dir.display(),
+                            cfg.name
+                        )));
+                    }
+                    std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
+                }
                 let fs = LocalFileSystem::new_with_prefix(dir).map_err(|e| err(format!("cannot open {}: {e}", dir.display())))?;
                 (Arc::new(fs), String::new())
             }
@@ -290,7 +302,19 @@ mod tests {
 
     fn file_remote(dir: &std::path::Path) -> Remote {
         let cfg = RemoteConfig { name: "disk".into(), url: RemoteUrl::File(dir.to_path_buf()), endpoint: None, region: None };
-        Remote::connect(&cfg, RemoteOptions::default()).unwrap()
+        Remote::connect(&cfg, RemoteOptions { create: true, ..RemoteOptions::default() }).unwrap()
+    }
+
+    #[test]
+    fn a_missing_folder_is_made_only_when_asked() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("share");
+        let cfg = RemoteConfig { name: "disk".into(), url: RemoteUrl::File(dir.clone()), endpoint: None, region: None };
+        let e = Remote::connect(&cfg, RemoteOptions::default()).err().unwrap().to_string();
+        assert!(e.contains(&format!("its folder {} does not exist", dir.display())) && e.contains("--create"), "{e}");
+        assert!(!dir.exists());
+        Remote::connect(&cfg, RemoteOptions { create: true, ..RemoteOptions::default() }).unwrap();
+        assert!(dir.is_dir());
     }
 
     #[test]

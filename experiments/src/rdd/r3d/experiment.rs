@@ -138,8 +138,8 @@ pub fn analyse(u: &Units, st: &Settings, draws: usize, alpha: f64, range: [f64; 
 
 /// The backend a run asked for, resolved (the runner recorded the same contract in the spec).
 pub fn backend(request: &str) -> Result<std::sync::Arc<dyn reprise_gpu::Backend>, ExperimentError> {
-    let req: reprise_gpu::Request = request.parse().map_err(|e: reprise_gpu::GpuError| ExperimentError::Failed(e.to_string()))?;
-    reprise_gpu::select(req).map(|s| s.backend).map_err(|e| ExperimentError::Failed(e.to_string()))
+    let req: reprise_gpu::Request = request.parse().map_err(|e: reprise_gpu::GpuError| ExperimentError::refused(e.to_string()))?;
+    reprise_gpu::select(req).map(|s| s.backend).map_err(|e| ExperimentError::refused(e.to_string()))
 }
 
 impl Experiment for R3d {
@@ -204,7 +204,7 @@ impl Experiment for R3d {
             method: if p.str("method") == "frechet" { Method::Frechet } else { Method::Simple },
             p: p.int("p") as usize,
             s: p.int("s") as usize,
-            kernel: Kernel::parse(p.str("kernel")).map_err(ExperimentError::Failed)?,
+            kernel: Kernel::parse(p.str("kernel")).map_err(ExperimentError::refused)?,
             h: Some(p.float("h")).filter(|h| *h > 0.0),
             coverage: p.bool("coverage"),
             quirks: Quirks { pilot_kernel_as_chosen: p.bool("pilot_kernel_as_chosen"), all_kernel_units: p.bool("all_kernel_units"), take_up_weights: p.bool("take_up_weights"), bias_next_order: p.bool("bias_next_order") },

@@ -144,11 +144,11 @@ impl Experiment for R3dSimulation {
         let p = &ctx.params;
         let dgps: Vec<u8> = parse_list("dgp", p.str("dgp"))?;
         if let Some(d) = dgps.iter().find(|d| **d != 1 && **d != 2) {
-            return Err(ExperimentError::Failed(format!("parameter dgp: {d} is not a design; use 1 or 2")));
+            return Err(ExperimentError::refused(format!("parameter dgp: {d} is not a design; use 1 or 2")));
         }
         let ns: Vec<usize> = parse_list("n", p.str("n"))?;
         if let Some(n) = ns.iter().find(|n| **n < 20) {
-            return Err(ExperimentError::Failed(format!("parameter n: {n} units is too few for local quadratic fits on both sides; use at least 20")));
+            return Err(ExperimentError::refused(format!("parameter n: {n} units is too few for local quadratic fits on both sides; use at least 20")));
         }
         let deltas: Vec<f64> = parse_list("delta", p.str("delta"))?;
         let reps = p.int("replications") as u64;
@@ -202,7 +202,7 @@ impl Experiment for R3dSimulation {
         }
         all.sort_by(|a, b| (a.dgp, a.n).cmp(&(b.dgp, b.n)).then(a.delta.total_cmp(&b.delta)).then((a.method == Method::Frechet).cmp(&(b.method == Method::Frechet))));
         if let Some(w) = all.windows(2).find(|w| (w[0].dgp, w[0].n, w[0].delta.to_bits(), w[0].method) == (w[1].dgp, w[1].n, w[1].delta.to_bits(), w[1].method)) {
-            return Err(ExperimentError::Failed(format!("rdd.r3d_simulation over a sweep: design dgp={} n={} delta={} appears in two cells; give each design once", w[0].dgp, w[0].n, w[0].delta)));
+            return Err(ExperimentError::refused(format!("rdd.r3d_simulation over a sweep: design dgp={} n={} delta={} appears in two cells; give each design once", w[0].dgp, w[0].n, w[0].delta)));
         }
         let s = summary.expect("two cells at least");
         outputs(all, s.grid, s.draws_per_unit, s.bootstrap_draws, s.alpha, head.params.int("replications") as u64).map(Some)
