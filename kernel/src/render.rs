@@ -196,3 +196,15 @@ pub fn environment(diffs: &[EnvDiff]) -> String {
     }
     out
 }
+
+/// One line per sweep (with its aggregate) and session a bundle or remote carries.
+pub fn roots(roots: &reprise_runner::roots::Roots) -> String {
+    let mut out = String::new();
+    for s in &roots.sweeps {
+        out += &format!("{}  sweep{}\n", s.manifest, s.aggregate.as_deref().map(|a| format!(" (aggregate {})", &a[..12.min(a.len())])).unwrap_or_default());
+    }
+    for s in &roots.sessions {
+        out += &format!("{s}  session\n");
+    }
+    out
+}

@@ -1,9 +1,11 @@
 //! Sharing runs as one file: `export` bundles runs' records, specs, every object they reach and a
-//! git bundle of the commits that made them; `verify` checks a bundle without running anything;
-//! `import` verifies, then publishes objects, memo refs and commits (under `refs/reprise/commits/`).
+//! git bundle of the commits that made them — and sweeps and sessions with theirs (`roots`);
+//! `verify` checks a bundle without running anything; `import` verifies, then publishes objects,
+//! memo refs, the refs keeping sweeps and sessions, and commits (under `refs/reprise/commits/`).
 
 use crate::error::RunnerError;
 use crate::rerun::resolve_run;
+use crate::roots::{self, ROOTS_META, Roots};
 use crate::run::memo_if_absent;
 use crate::{RunRecord, RunSpec};
 use reprise_core::Progress;
@@ -35,6 +37,8 @@ pub struct BundledRun {
 #[derive(Clone, Debug, Serialize)]
 pub struct BundleReport {
     pub runs: Vec<BundledRun>,
+    /// The sweeps and sessions it carries besides runs.
+    pub roots: Roots,
     pub objects: usize,
     pub commits: Vec<String>,
     /// Objects the import added to the store (0 for export and verify).
@@ -129,13 +133,18 @@ pub fn export(store: &Store, repo: &Path, hashes: &[String], since: Option<&str>
     let mut runs = Vec::new();
     let mut objects = BTreeSet::new();
     let mut commits = BTreeSet::new();
+    let mut roots = Roots::default();
     for h in hashes {
-        let (run, closure) = closure(store, h)?;
-        objects.extend(closure);
-        commits.insert(run.commit.clone());
-        if !runs.contains(&run) {
-            runs.push(run);
+        let shared = roots::resolve(store, h)?;
+        for (run, closure) in shared.runs {
+            objects.extend(closure);
+            commits.insert(run.commit.clone());
+            if !runs.contains(&run) {
+                runs.push(run);
+            }
         }
+        objects.extend(shared.objects);
+        roots.merge(shared.roots);
     }
     let repo = crate::provenance::open_repo(repo)?;
     let (git, git_len) = git_bundle(store, &repo, &commits, since)?;
@@ -147,6 +156,10 @@ pub fn export(store: &Store, repo: &Path, hashes: &[String], since: Option<&str>
     let mut w = BundleWriter::new(BufWriter::new(tmp.as_file().try_clone().map_err(io(tmp.path(), "opening"))?)).map_err(bundle_err)?;
     w.add_meta(RUNS_META, runs_json.len() as u64, &runs_json[..]).map_err(bundle_err)?;
     w.add_meta(GIT_META, git_len, git).map_err(bundle_err)?;
+    if !roots.is_empty() {
+        let roots_json = reprise_core::canon::to_vec(&roots)?;
+        w.add_meta(ROOTS_META, roots_json.len() as u64, &roots_json[..]).map_err(bundle_err)?;
+    }
     progress.start("bundling objects", objects.len() as u64);
     for d in &objects {
         w.add_object(store, d).map_err(bundle_err)?;
@@ -158,7 +171,7 @@ pub fn export(store: &Store, repo: &Path, hashes: &[String], since: Option<&str>
     f.get_ref().sync_all().map_err(io(tmp.path(), "syncing"))?;
     drop(f);
     tmp.persist(out).map_err(|e| RunnerError::File { path: out.to_path_buf(), why: format!("moving the finished bundle into place: {}", e.error) })?;
-    Ok(BundleReport { runs, objects: objects.len(), commits: commits.into_iter().collect(), new_objects: 0, kept_existing: vec![] })
+    Ok(BundleReport { runs, roots, objects: objects.len(), commits: commits.into_iter().collect(), new_objects: 0, kept_existing: vec![] })
 }
 
 /// A git bundle's refs: (commit, ref name).
@@ -244,7 +257,7 @@ fn write_pack(repo: &git2::Repository, mut pack: impl Read) -> Result<(), Runner
 /// Checks an unpacked bundle: every run's record and spec parse and agree with `runs.json`, every
 /// object they reach is inside, and the git pack indexes into a scratch repository holding every
 /// pinned commit with its tree.
-fn check(u: &Unpacked, repo: &Path) -> Result<(Vec<BundledRun>, Vec<String>), RunnerError> {
+fn check(u: &Unpacked, repo: &Path) -> Result<(Vec<BundledRun>, Roots, Vec<String>), RunnerError> {
     let runs: Vec<BundledRun> = serde_json::from_slice(&u.meta_bytes(RUNS_META).map_err(bundle_err)?)
         .map_err(|e| RunnerError::User(format!("bundle: meta/{RUNS_META} is malformed: {e}")))?;
     let digest = |hex: &str, what: &str| Digest::parse(hex).ok_or_else(|| RunnerError::User(format!("bundle: {what} `{hex}` is not a digest")));
@@ -269,6 +282,13 @@ fn check(u: &Unpacked, repo: &Path) -> Result<(Vec<BundledRun>, Vec<String>), Ru
             need(&d, format!("an input or diff of run {}", rd.short(12)))?;
         }
     }
+    let roots: Roots = match u.meta.contains_key(ROOTS_META) {
+        true => serde_json::from_slice(&u.meta_bytes(ROOTS_META).map_err(bundle_err)?)
+            .map_err(|e| RunnerError::User(format!("bundle: meta/{ROOTS_META} is malformed: {e}")))?,
+        false => Roots::default(),
+    };
+    roots::check(&roots, &|d| if u.objects.contains_key(d) { Ok(Some(u.object_bytes(d).map_err(bundle_err)?)) } else { Ok(None) })
+        .map_err(|e| RunnerError::User(format!("bundle: {e}")))?;
     let (g, pack) = open_git(u.meta.get(GIT_META).ok_or_else(|| RunnerError::User(format!("bundle: it has no meta/{GIT_META}")))?)?;
     check_prerequisites(repo, &g)?;
     let scratch = git2::Repository::init_bare(u.dir().join("git")).map_err(RunnerError::git("creating a scratch repository"))?;
@@ -292,7 +312,7 @@ fn check(u: &Unpacked, repo: &Path) -> Result<(Vec<BundledRun>, Vec<String>), Ru
             commits.push(run.commit.clone());
         }
     }
-    Ok((runs, commits))
+    Ok((runs, roots, commits))
 }
 
 /// Records each run as its spec's memo where the store has none; returns the runs whose spec
@@ -325,8 +345,8 @@ pub(crate) fn import_commits(repo: &Path, git: &Path) -> Result<(), RunnerError>
 pub fn verify(store: &Store, repo: &Path, file: &Path, limits: Limits) -> Result<BundleReport, RunnerError> {
     let f = File::open(file).map_err(|e| RunnerError::User(format!("cannot open the bundle {}: {e}", file.display())))?;
     let u = unpack_with(store, f, limits).map_err(bundle_err)?;
-    let (runs, commits) = check(&u, repo)?;
-    Ok(BundleReport { runs, objects: u.objects.len(), commits, new_objects: 0, kept_existing: vec![] })
+    let (runs, roots, commits) = check(&u, repo)?;
+    Ok(BundleReport { runs, roots, objects: u.objects.len(), commits, new_objects: 0, kept_existing: vec![] })
 }
 
 /// Verifies a bundle, then publishes its objects into the store, records each run as its spec's
@@ -335,9 +355,10 @@ pub fn verify(store: &Store, repo: &Path, file: &Path, limits: Limits) -> Result
 pub fn import(store: &Store, repo: &Path, file: &Path, limits: Limits) -> Result<BundleReport, RunnerError> {
     let f = File::open(file).map_err(|e| RunnerError::User(format!("cannot open the bundle {}: {e}", file.display())))?;
     let u = unpack_with(store, f, limits).map_err(bundle_err)?;
-    let (runs, commits) = check(&u, repo)?;
+    let (runs, roots, commits) = check(&u, repo)?;
     let new_objects = u.publish_objects(store).map_err(bundle_err)?;
     let kept_existing = record_memos(store, &runs)?;
+    roots::keep(store, &roots)?;
     import_commits(repo, &u.meta[GIT_META])?;
-    Ok(BundleReport { runs, objects: u.objects.len(), commits, new_objects, kept_existing })
+    Ok(BundleReport { runs, roots, objects: u.objects.len(), commits, new_objects, kept_existing })
 }

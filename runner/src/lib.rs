@@ -12,6 +12,7 @@ pub mod record;
 #[cfg(feature = "remote")]
 pub mod remote;
 pub mod rerun;
+pub mod roots;
 pub mod run;
 pub mod spec;
 pub mod sweep;

@@ -1,8 +1,10 @@
 //! Runs on a remote store: `push` sends each run's closure and a git bundle of its commit, then
-//! a manifest `runs/<record>.json` (written last, so a listed run is a complete one); `pull`
-//! reads manifests, receives every object verified, checks each run, then imports its commits.
+//! a manifest `runs/<record>.json` (written last, so a listed run is a complete one), and for a
+//! sweep or a session a manifest `roots/<digest>.json` after its runs; `pull` reads manifests,
+//! receives every object verified, checks each run and root, then imports commits and sets refs.
 
-use crate::bundle::{BundledRun, closure, git_bundle, import_commits, record_memos};
+use crate::bundle::{BundledRun, git_bundle, import_commits, record_memos};
+use crate::roots::{self, Roots};
 use crate::error::RunnerError;
 use crate::{RunRecord, RunSpec};
 use reprise_store::remote::{Remote, RemoteError, Transfer};
@@ -25,11 +27,26 @@ pub struct RunManifest {
     pub git: String,
 }
 
+/// The `format` field of a sweep's or session's manifest.
+pub const ROOT_MANIFEST_FORMAT: &str = "reprise-remote-root 1";
+
+/// `roots/<digest>.json` on a remote: one sweep (with its aggregate) or session, the runs it
+/// needs (each has its own run manifest) and every other object it reaches.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RootManifest {
+    pub format: String,
+    pub roots: Roots,
+    pub runs: Vec<String>,
+    pub objects: Vec<String>,
+}
+
 /// What a push or pull did.
 #[derive(Clone, Debug, Serialize)]
 pub struct RemoteReport {
     pub remote: String,
     pub runs: Vec<BundledRun>,
+    /// Sweeps and sessions moved with their runs.
+    pub roots: Roots,
     /// Objects moved, and those the other side already had.
     pub moved: usize,
     pub present: usize,
@@ -51,11 +68,29 @@ fn manifest_name(record_hex: &str) -> String {
     format!("runs/{record_hex}.json")
 }
 
-/// Pushes the runs `hashes` names (every run the store memoises when empty).
+/// Pushes the runs, sweeps and sessions `hashes` names (every run, sweep and session the store
+/// keeps when empty).
 pub fn push(store: &Store, repo: &Path, remote: &Remote, hashes: &[String], progress: &dyn Progress) -> Result<RemoteReport, RunnerError> {
-    let hashes: Vec<String> = if hashes.is_empty() { store.list_refs("runs")?.into_iter().map(|(_, d)| d.hex()).collect() } else { hashes.to_vec() };
+    let hashes: Vec<String> = if hashes.is_empty() {
+        let mut all: Vec<String> = store.list_refs("runs")?.into_iter().map(|(_, d)| d.hex()).collect();
+        all.extend(store.list_refs("sweeps")?.into_iter().chain(store.list_refs("sessions")?).map(|(_, d)| d.hex()));
+        all
+    } else {
+        hashes.to_vec()
+    };
     if hashes.is_empty() {
         return Err(RunnerError::User("the store has no runs to push; name run hashes, or run something first".into()));
+    }
+    let mut items: Vec<(BundledRun, BTreeSet<Digest>)> = Vec::new();
+    let mut root_manifests: Vec<(RootManifest, BTreeSet<Digest>)> = Vec::new();
+    for h in &hashes {
+        let shared = roots::resolve(store, h)?;
+        if !shared.roots.is_empty() {
+            let runs = shared.runs.iter().map(|(r, _)| r.record.clone()).collect();
+            let objects = shared.objects.iter().map(Digest::hex).collect();
+            root_manifests.push((RootManifest { format: ROOT_MANIFEST_FORMAT.into(), roots: shared.roots, runs, objects }, shared.objects));
+        }
+        items.extend(shared.runs);
     }
     let git_repo = crate::provenance::open_repo(repo)?;
     let mut manifests: Vec<RunManifest> = Vec::new();
@@ -63,8 +98,7 @@ pub fn push(store: &Store, repo: &Path, remote: &Remote, hashes: &[String], prog
     let mut all = BTreeSet::new();
     let mut pushed_before: Vec<RunManifest> = Vec::new();
     remote.check_format(true).map_err(remote_err)?;
-    for h in &hashes {
-        let (run, objects) = closure(store, h)?;
+    for (run, objects) in items {
         if manifests.iter().chain(&pushed_before).any(|m| m.run == run) {
             continue;
         }
@@ -88,6 +122,9 @@ pub fn push(store: &Store, repo: &Path, remote: &Remote, hashes: &[String], prog
         all.insert(git);
         manifests.push(RunManifest { format: MANIFEST_FORMAT.into(), run, objects: objects.iter().map(Digest::hex).collect(), git: git.hex() });
     }
+    for (_, objects) in &root_manifests {
+        all.extend(objects.iter().copied());
+    }
     let sending: BTreeSet<String> = all.iter().map(Digest::hex).collect();
     let there: BTreeSet<&String> = pushed_before.iter().flat_map(|m| m.objects.iter().chain([&m.git])).filter(|h| !sending.contains(*h)).collect();
     let all: Vec<Digest> = all.into_iter().collect();
@@ -99,12 +136,39 @@ pub fn push(store: &Store, repo: &Path, remote: &Remote, hashes: &[String], prog
             new_runs += 1;
         }
     }
+    let mut pushed_roots = Roots::default();
+    for (m, _) in &root_manifests {
+        // Written after the runs it needs, so a listed sweep or session is complete.
+        let key = m.roots.sweeps.first().map(|s| &s.manifest).or(m.roots.sessions.first()).expect("one root");
+        remote.put_file(&root_name(key), reprise_core::canon::to_vec(m)?).map_err(remote_err)?;
+        pushed_roots.merge(m.roots.clone());
+    }
     let runs = pushed_before.into_iter().chain(manifests).map(|m| m.run).collect();
-    Ok(report(remote, runs, t, new_runs, vec![]))
+    Ok(report(remote, runs, pushed_roots, t, new_runs, vec![]))
 }
 
-fn report(remote: &Remote, runs: Vec<BundledRun>, t: Transfer, new_runs: usize, kept_existing: Vec<String>) -> RemoteReport {
-    RemoteReport { remote: remote.name().into(), runs, moved: t.moved, present: t.present, bytes: t.bytes, new_runs, kept_existing }
+fn report(remote: &Remote, runs: Vec<BundledRun>, roots: Roots, t: Transfer, new_runs: usize, kept_existing: Vec<String>) -> RemoteReport {
+    RemoteReport { remote: remote.name().into(), runs, roots, moved: t.moved, present: t.present, bytes: t.bytes, new_runs, kept_existing }
+}
+
+fn root_name(hex: &str) -> String {
+    format!("roots/{hex}.json")
+}
+
+/// The sweep and session manifests on a remote, by the digests they are listed under.
+fn root_manifests(remote: &Remote) -> Result<Vec<(String, RootManifest)>, RunnerError> {
+    let mut out = Vec::new();
+    for name in remote.list_files("roots").map_err(remote_err)? {
+        let Some(hex) = name.strip_suffix(".json") else { continue };
+        let rel = root_name(hex);
+        let bytes = remote.get_file(&rel).map_err(remote_err)?.ok_or_else(|| RunnerError::User(format!("remote `{}`: {rel} vanished while listed", remote.name())))?;
+        let m: RootManifest = serde_json::from_slice(&bytes).map_err(|e| RunnerError::User(format!("remote `{}`: {rel} is malformed: {e}", remote.name())))?;
+        if m.format != ROOT_MANIFEST_FORMAT {
+            return Err(RunnerError::User(format!("remote `{}`: {rel} is not a `{ROOT_MANIFEST_FORMAT}` manifest", remote.name())));
+        }
+        out.push((hex.to_string(), m));
+    }
+    Ok(out)
 }
 
 fn read_manifest(remote: &Remote, record_hex: &str) -> Result<RunManifest, RunnerError> {
@@ -186,15 +250,42 @@ fn check_pulled(store: &Store, m: &RunManifest) -> Result<(), RunnerError> {
     Ok(())
 }
 
-/// Pulls the runs `hashes` names (every run on the remote when empty): objects verified before
-/// they are published, each run checked, commits imported under `refs/reprise/commits/`.
+/// Pulls the runs, sweeps and sessions `hashes` names (everything on the remote when empty):
+/// objects verified before they are published, each run and root checked, commits imported under
+/// `refs/reprise/commits/`, memos and the refs keeping sweeps and sessions set.
 pub fn pull(store: &Store, repo: &Path, remote: &Remote, hashes: &[String], progress: &dyn Progress) -> Result<RemoteReport, RunnerError> {
     remote.check_format(false).map_err(remote_err)?;
-    let manifests = select(remote, hashes)?;
+    let listed_roots = root_manifests(remote)?;
+    let mut picked: Vec<RootManifest> = Vec::new();
+    let mut run_hashes: Vec<String> = Vec::new();
+    for h in hashes {
+        let h = h.trim().to_ascii_lowercase();
+        let hits: Vec<&(String, RootManifest)> = listed_roots.iter().filter(|(k, _)| h.len() >= 6 && k.starts_with(&h)).collect();
+        match hits.as_slice() {
+            [(_, m)] => {
+                run_hashes.extend(m.runs.iter().cloned());
+                picked.push(m.clone());
+            }
+            _ => run_hashes.push(h),
+        }
+    }
+    if hashes.is_empty() {
+        picked = listed_roots.into_iter().map(|(_, m)| m).collect();
+    }
+    let manifests = match (hashes.is_empty(), run_hashes.is_empty()) {
+        (false, true) => Vec::new(),
+        _ => select(remote, &run_hashes)?,
+    };
     let mut all = BTreeSet::new();
+    let not_digest = |hex: &String| RunnerError::User(format!("remote `{}`: a manifest lists `{hex}`, not a digest", remote.name()));
     for m in &manifests {
         for hex in m.objects.iter().chain([&m.git]) {
-            all.insert(Digest::parse(hex).ok_or_else(|| RunnerError::User(format!("remote `{}`: run {} lists `{hex}`, not a digest", remote.name(), &m.run.record[..12])))?);
+            all.insert(Digest::parse(hex).ok_or_else(|| not_digest(hex))?);
+        }
+    }
+    for m in &picked {
+        for hex in &m.objects {
+            all.insert(Digest::parse(hex).ok_or_else(|| not_digest(hex))?);
         }
     }
     let all: Vec<Digest> = all.into_iter().collect();
@@ -205,8 +296,28 @@ pub fn pull(store: &Store, repo: &Path, remote: &Remote, hashes: &[String], prog
         store.copy_verified(&git, std::io::sink())?; // it may have been in the store already
         import_commits(repo, &store.object_path(&git))?;
     }
+    let mut pulled_roots = Roots::default();
+    for m in &picked {
+        roots::check(&m.roots, &|d| match store.read_verified(d) {
+            Ok(b) => Ok(Some(b)),
+            Err(reprise_store::StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        })
+        .map_err(|e| RunnerError::User(format!("remote `{}`: {e}; nothing of it was recorded", remote.name())))?;
+        pulled_roots.merge(m.roots.clone());
+    }
     let runs: Vec<BundledRun> = manifests.into_iter().map(|m| m.run).collect();
     let kept_existing = record_memos(store, &runs)?;
+    roots::keep(store, &pulled_roots)?;
     let new_runs = runs.len() - kept_existing.len();
-    Ok(report(remote, runs, t, new_runs, kept_existing))
+    Ok(report(remote, runs, pulled_roots, t, new_runs, kept_existing))
+}
+
+/// The sweeps and sessions on a remote.
+pub fn list_roots(remote: &Remote) -> Result<Roots, RunnerError> {
+    let mut out = Roots::default();
+    for (_, m) in root_manifests(remote)? {
+        out.merge(m.roots);
+    }
+    Ok(out)
 }

@@ -156,23 +156,6 @@ fn a_killed_runs_temporary_roots_are_discarded_by_name_and_an_unknown_kind_stops
     ok(sb.cmd(&["store", "get", &junk]));
 }
 
-/// A session saved as the kernel saves one: output blobs, a manifest, the ref `sessions/<d>`.
-fn save_session(sb: &Sandbox, tag: u8) -> Vec<String> {
-    let put = |bytes: &[u8]| {
-        let f = sb.scratch().join("blob");
-        std::fs::write(&f, bytes).unwrap();
-        ok(sb.cmd(&["store", "put", f.to_str().unwrap()])).last_line().to_string()
-    };
-    let blob = put(format!("output {tag}\n").as_bytes());
-    let manifest = format!(
-        r#"{{"cells":[{{"count":1,"outputs":[{{"compare":true,"digest":"{blob}","kind":"stream:stdout","mime":"text/plain"}}],"source":"println!(\"output {tag}\");","status":"ok"}}],"deps_lock":null,"notebook":null,"reprise_version":"0.1.0","schema":"reprise.session/1","toolchain":"rustc"}}"#
-    );
-    let d = put(manifest.as_bytes());
-    std::fs::create_dir_all(sb.store().join("refs/sessions")).unwrap();
-    std::fs::write(sb.store().join("refs/sessions").join(&d), format!("{d}\n")).unwrap();
-    vec![d, blob]
-}
-
 mod property {
     use super::*;
     use proptest::prelude::*;
@@ -232,7 +215,7 @@ mod property {
                         let seeds = format!("{s}..{}", s + 3);
                         printed.extend(hashes(&ok(sb.cmd(&["sweep", "demo.pi", "--seeds", &seeds, "-p", "n=1000", "-p", "tasks=2", "--parallel", "2"])).stdout));
                     }
-                    Op::Session(t) => printed.extend(super::save_session(&sb, *t)),
+                    Op::Session(t) => printed.extend(save_session(&sb, *t)),
                     Op::Import(second) => {
                         let out = ok(sb.cmd(&["--json", "bundle", "import", &bundle[*second as usize]])).stdout;
                         printed.extend(hashes(&out));

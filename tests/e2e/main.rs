@@ -9,6 +9,7 @@ mod remote;
 mod repair;
 mod rerun;
 mod runs;
+mod share;
 mod store;
 mod sweep;
 mod support;

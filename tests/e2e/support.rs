@@ -222,3 +222,20 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// A session saved as the kernel saves one: output blobs, a manifest, the ref `sessions/<d>`.
+pub fn save_session(sb: &Sandbox, tag: u8) -> Vec<String> {
+    let put = |bytes: &[u8]| {
+        let f = sb.scratch().join("blob");
+        std::fs::write(&f, bytes).unwrap();
+        ok(sb.cmd(&["store", "put", f.to_str().unwrap()])).last_line().to_string()
+    };
+    let blob = put(format!("output {tag}\n").as_bytes());
+    let manifest = format!(
+        r#"{{"cells":[{{"count":1,"outputs":[{{"compare":true,"digest":"{blob}","kind":"stream:stdout","mime":"text/plain"}}],"source":"println!(\"output {tag}\");","status":"ok"}}],"deps_lock":null,"notebook":null,"reprise_version":"0.1.0","schema":"reprise.session/1","toolchain":"rustc"}}"#
+    );
+    let d = put(manifest.as_bytes());
+    std::fs::create_dir_all(sb.store().join("refs/sessions")).unwrap();
+    std::fs::write(sb.store().join("refs/sessions").join(&d), format!("{d}\n")).unwrap();
+    vec![d, blob]
+}

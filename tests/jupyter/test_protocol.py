@@ -452,3 +452,21 @@ def test_a_saved_session_survives_gc_and_shows(tmp_path, reprise_bin):
     assert replay.returncode == 0 and "every cell gives the same outputs" in replay.stdout, replay.stdout + replay.stderr
     verify = cli("verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr
+    # Shared like a run: by a bundle and by a folder remote into empty stores, replayed there.
+    bundle = tmp_path / "session.reprise"
+    out = cli("bundle", "export", session, "-o", str(bundle))
+    assert out.returncode == 0 and "1 session(s)" in out.stdout, out.stdout + out.stderr
+    lab = tmp_path / "lab"
+    out = cli("remote", "add", "lab", f"file://{lab}", "--create")
+    assert out.returncode == 0, out.stderr
+    out = cli("remote", "push", "lab", session)
+    assert out.returncode == 0, out.stderr
+    for name, receive in [("by-bundle", ["bundle", "import", str(bundle)]), ("by-remote", ["remote", "pull", "lab", session[:12]])]:
+        there = lambda *a: subprocess.run([reprise_bin, "--store", str(tmp_path / name), *a], capture_output=True, text=True, timeout=600)
+        if name == "by-remote":
+            assert there("remote", "add", "lab", f"file://{lab}").returncode == 0
+        got = there(*receive)
+        assert got.returncode == 0, got.stdout + got.stderr
+        replay = there("rerun", session)
+        assert replay.returncode == 0 and "every cell gives the same outputs" in replay.stdout, name + replay.stdout + replay.stderr
+        assert there("verify").returncode == 0, name

@@ -34,10 +34,15 @@ fn print(ctx: &Ctx, verb: &str, r: &RemoteReport) {
     for run in &r.runs {
         println!("{}  {:<24} commit {}", run.record, run.experiment, &run.commit[..12.min(run.commit.len())]);
     }
+    print!("{}", render::roots(&r.roots));
     let (moved, there) = if verb == "pushed" { ("sent", "the remote had") } else { ("received", "the store had") };
     println!(
-        "{verb} {} run(s) {} `{}`: {} object(s) {moved} ({}), {} {there} already",
+        "{verb} {} run(s){} {} `{}`: {} object(s) {moved} ({}), {} {there} already",
         r.runs.len(),
+        match (r.roots.sweeps.len(), r.roots.sessions.len()) {
+            (0, 0) => String::new(),
+            (w, s) => format!(", {w} sweep(s), {s} session(s)"),
+        },
         if verb == "pushed" { "to" } else { "from" },
         r.remote,
         r.moved,
@@ -48,9 +53,9 @@ fn print(ctx: &Ctx, verb: &str, r: &RemoteReport) {
         println!("note: the store already records another run of the spec of {}; kept that one as the memo", &rec[..12]);
     }
     if verb == "pulled"
-        && let Some(first) = r.runs.first()
+        && let Some(first) = r.roots.sweeps.first().map(|s| &s.manifest).or(r.roots.sessions.first()).or(r.runs.first().map(|r| &r.record))
     {
-        println!("next: reprise rerun {}", &first.record[..12]);
+        println!("next: reprise rerun {}", &first[..12]);
     }
 }
 
@@ -104,7 +109,9 @@ pub fn remote(ctx: &Ctx, c: RemoteCommand) -> anyhow::Result<()> {
                 for run in &runs {
                     println!("{}  {:<24} commit {}", run.record, run.experiment, &run.commit[..12.min(run.commit.len())]);
                 }
-                println!("{} run(s) on `{name}`", runs.len());
+                let roots = remote::list_roots(&r)?;
+                print!("{}", render::roots(&roots));
+                println!("{} run(s), {} sweep(s) and {} session(s) on `{name}`", runs.len(), roots.sweeps.len(), roots.sessions.len());
             }
         }
         RemoteCommand::Push { name, hashes, create, transfer } => {
