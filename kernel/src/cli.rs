@@ -100,8 +100,8 @@ pub enum Command {
 /// object they reach, a SHA256SUMS and a git bundle of the commits that made them.
 #[derive(Subcommand, Debug)]
 pub enum BundleCommand {
-    /// Write runs (run hashes or spec digests, or unique prefixes) and everything they need to FILE
-    #[command(after_help = "Example: reprise bundle export 3f9a2c 77be01 -o results.reprise")]
+    /// Write runs, sweeps or saved sessions (their hashes, or unique prefixes) and everything they need to FILE
+    #[command(after_help = "A sweep's hash (or its aggregate's) carries every recorded cell's run, the aggregate and its tables;\na session's hash its outputs and dependency lock.\n\nExample: reprise bundle export 3f9a2c 77be01 -o results.reprise")]
     Export {
         #[arg(required = true)]
         hashes: Vec<String>,
@@ -196,7 +196,7 @@ pub enum RemoteCommand {
     Ls { name: Option<String> },
     /// Forget a remote (its contents are left alone)
     Rm { name: String },
-    /// Send runs (every run this store memoises when none are named), their objects and commits
+    /// Send runs, sweeps or sessions (all the store keeps when none are named), their objects and commits
     #[command(after_help = "Only what the remote lacks is sent, so an interrupted push completes when run again.")]
     Push {
         name: String,
@@ -208,7 +208,7 @@ pub enum RemoteCommand {
         #[command(flatten)]
         transfer: TransferArgs,
     },
-    /// Fetch runs (every run on the remote when none are named); each object is verified before it is kept
+    /// Fetch runs, sweeps or sessions (all on the remote when none are named); each object is verified before it is kept
     #[command(after_help = "Then `reprise rerun <hash>` reproduces a pulled run on this machine.")]
     Pull {
         name: String,
