@@ -16,10 +16,13 @@ class RepriseKernelTests(jkt.KernelTests):
     completion_samples = [
         {"text": ":ru", "matches": {":run", ":runs"}},
         {"text": ":ses", "matches": {":session"}},
+        # evcxr's own commands beside Reprise's magics
+        {"text": ":de", "matches": {":dep"}},
+        {"text": ":fm", "matches": {":fmt"}},
     ]
     complete_code_samples = ["let x = 1;", "fn f() {}", ":run demo.pi seed=7", "let s = \"(\";"]
     incomplete_code_samples = ["fn f() {", "let v = vec![1, 2,", "let s = \"open"]
-    invalid_code_samples = [")", "let x = (1];", "fn f() }"]
+    invalid_code_samples = [")", "let x = (1];", "fn f() }", "let = 5;"]
 
     code_page_something = ":help"
     code_generate_error = 'panic!("this cell fails on purpose");'

@@ -165,7 +165,13 @@ impl Engine {
         if let Some(partial) = line.strip_prefix(':')
             && !partial.contains(' ')
         {
-            let matches: Vec<String> = magics::names().into_iter().filter(|n| n.starts_with(partial)).map(|n| format!(":{n}")).collect();
+            let mut matches: Vec<String> = magics::names().into_iter().filter(|n| n.starts_with(partial)).map(|n| format!(":{n}")).collect();
+            // evcxr's own commands (`:dep`, `:fmt`, `:clear` …) run in Rust cells too.
+            let line_only: String = chars[line_start..].iter().take_while(|c| **c != '\n').collect();
+            let theirs = self.complete_rust(&line_only, cursor - line_start);
+            matches.extend(theirs["matches"].as_array().into_iter().flatten().filter_map(|m| m.as_str()).filter(|m| m.starts_with(':')).map(str::to_owned));
+            matches.sort();
+            matches.dedup();
             return json!({ "status": "ok", "matches": matches, "cursor_start": line_start, "cursor_end": cursor, "metadata": {} });
         }
         self.complete_rust(code, cursor)

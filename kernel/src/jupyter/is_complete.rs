@@ -1,6 +1,6 @@
 //! `is_complete` for Rust cells: a small lexer that skips strings, chars and comments and checks
 //! brackets — incomplete while a delimiter, string or block comment is open, invalid on a stray or
-//! mismatched closer.
+//! mismatched closer, or (brackets balanced) when the code does not parse (`let = 5;`).
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Completeness {
@@ -72,7 +72,18 @@ pub fn check(code: &str) -> Completeness {
         }
         i += 1;
     }
-    if stack.is_empty() { Completeness::Complete } else { Completeness::Incomplete("    ".repeat(stack.len())) }
+    if !stack.is_empty() {
+        return Completeness::Incomplete("    ".repeat(stack.len()));
+    }
+    if parses(code) { Completeness::Complete } else { Completeness::Invalid }
+}
+
+/// Whether the cell's Rust (magic lines blanked) parses as the body of a function, with the
+/// parser evcxr itself links: items, statements and a final expression are all at home there.
+fn parses(code: &str) -> bool {
+    use ra_ap_syntax::{Edition, SourceFile};
+    let rust: String = code.lines().map(|l| if l.trim_start().starts_with(':') { "" } else { l }).collect::<Vec<_>>().join("\n");
+    SourceFile::parse(&format!("fn __reprise_cell() {{\n{rust}\n}}"), Edition::Edition2024).errors().is_empty()
 }
 
 /// From just after an opening `"`, returns the index of the closing quote.
@@ -157,6 +168,16 @@ mod tests {
         assert_eq!(check("let s = \"abc"), Completeness::Incomplete(String::new()));
         assert_eq!(check("/* comment"), Completeness::Incomplete(String::new()));
         assert_eq!(check("let s = r#\"a \" b"), Completeness::Incomplete(String::new()));
+    }
+
+    #[test]
+    fn code_that_cannot_parse_is_invalid() {
+        for bad in ["let = 5;", "fn (x) {}", "let x = 1 +;", "struct { a: u8 }"] {
+            assert_eq!(check(bad), Completeness::Invalid, "{bad}");
+        }
+        for good in ["let x = 5;", "x * 2", "use std::fmt;\nfn f() -> u8 { 1 }\nf()", "pub fn g() {}", ":dep rand\nlet y = 1;", "#[derive(Debug)]\nstruct P { a: u8 }", "println!(\"{}\", 1)"] {
+            assert_eq!(check(good), Completeness::Complete, "{good}");
+        }
     }
 
     #[test]
