@@ -21,6 +21,8 @@ fn main() -> ExitCode {
     #[cfg(feature = "notebook")]
     jupyter::type_probe::wrapper_hook();
     #[cfg(feature = "notebook")]
+    jupyter::content_relay::install_in_runtime();
+    #[cfg(feature = "notebook")]
     evcxr::runtime_hook();
     // Die quietly on a closed pipe (`reprise show … | head`) like other command-line tools.
     // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.

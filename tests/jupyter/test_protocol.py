@@ -220,6 +220,30 @@ def test_displays_update_in_place_and_evcxr_display_types_render(fresh_kernel):
     assert reply["content"]["status"] == "ok", reply["content"]
     result = [m for m in out if m["msg_type"] == "execute_result"][0]["content"]["data"]
     assert result["text/html"] == "<b>21.5 °C</b>"
+    # Shown mid-cell (what `plotly::Plot::evcxr_display()` prints), each display arrives where it
+    # was printed, as its own display_data, not merged into the result (which kept only the last).
+    code = (
+        "Celsius(1.0).evcxr_display();\n"
+        'println!("between");\n'
+        "Celsius(2.0).evcxr_display();\n"
+        'println!("EVCXR_BEGIN_CONTENT text/html\\n<i>a</i>\\nEVCXR_END_CONTENT\\nEVCXR_BEGIN_CONTENT application/json\\n{{}}\\nEVCXR_END_CONTENT");\n'
+        'println!("after");\n'
+        "6 * 7"
+    )
+    reply, out = run(kc, code)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    seen = [(m["msg_type"], m["content"].get("text") or m["content"].get("data")) for m in out if m["msg_type"] in ("display_data", "stream", "execute_result")]
+    texts = "".join(t for k, t in seen if k == "stream")
+    assert texts == "between\nafter\n", seen
+    kinds = [k for k, _ in seen if k != "stream"]
+    assert kinds == ["display_data", "display_data", "display_data", "execute_result"], seen
+    displays = [d for k, d in seen if k == "display_data"]
+    assert displays[0]["text/html"] == "<b>1 °C</b>" and displays[1]["text/html"] == "<b>2 °C</b>", displays
+    assert displays[2]["text/html"] == "<i>a</i>" and displays[2]["application/json"] == {}, "one call, one bundle"
+    first_display = next(i for i, (k, _) in enumerate(seen) if k == "display_data")
+    first_between = next(i for i, (k, t) in enumerate(seen) if k == "stream" and "between" in t)
+    assert first_display < first_between, seen
+    assert seen[-1][1]["text/plain"] == "42"
 
 
 def test_final_expressions_show_as_evcxr_shows_them(fresh_kernel):

@@ -4,6 +4,8 @@
 #[cfg(feature = "notebook")]
 mod build_seed;
 mod connection;
+#[cfg(feature = "notebook")]
+pub mod content_relay;
 pub mod emit;
 pub mod engine;
 pub mod install;

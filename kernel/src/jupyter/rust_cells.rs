@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 /// Lines the runtime process prints to talk to the kernel (after a 0x1e record separator).
 pub const PANIC_MARK: &str = "\u{1e}REPRISE_PANIC ";
-const DISPLAY_MARK: &str = "\u{1e}REPRISE_DISPLAY ";
+pub const DISPLAY_MARK: &str = "\u{1e}REPRISE_DISPLAY ";
 const CLEAR_MARK: &str = "\u{1e}REPRISE_CLEAR ";
 
 /// The JSON string escaper the prelude and the panic hook share (a literal, for `concat!`).
