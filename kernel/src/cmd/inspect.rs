@@ -179,7 +179,13 @@ pub fn runs(ctx: &Ctx, args: RunsArgs) -> anyhow::Result<()> {
         print_json(&v);
         return Ok(());
     }
-    if rows.is_empty() {
+    if rows.is_empty() && let Some(e) = &args.experiment {
+        if reprise_experiments::find(e).is_none() {
+            return Err(user(format!("unknown experiment `{e}`"), Some("`reprise experiments` lists them")));
+        }
+        println!("no runs of {e} in {} yet; try `reprise run {e}`", ctx.store_path.display());
+        return Ok(());
+    } else if rows.is_empty() {
         println!("no runs in {} yet; try `reprise run demo.pi --seed 7`", ctx.store_path.display());
         return Ok(());
     }

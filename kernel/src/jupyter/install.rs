@@ -41,7 +41,12 @@ pub fn spec_dir(prefix: &Location, name: &str) -> anyhow::Result<PathBuf> {
 pub fn install(prefix: &Location, name: &str, store: Option<&Path>) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?.canonicalize()?;
     let dir = spec_dir(prefix, name)?;
-    std::fs::create_dir_all(&dir)?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        crate::error::user(
+            format!("cannot create the kernelspec folder {}: {e}", dir.display()),
+            Some("give --prefix a folder you can write (a venv's, say), or --user (the default)"),
+        )
+    })?;
     let mut argv = vec![exe.to_string_lossy().into_owned()];
     if let Some(s) = store {
         argv.push("--store".into());
