@@ -1,14 +1,15 @@
-//! The science modules of Reprise, each a folder of small modules, and the registry that names
-//! them. Experiments do no IO: params, seed streams, inputs and progress arrive through `RunCtx`.
+//! The registry that names Reprise's experiments for the runner, and the sciences re-exported
+//! under one name (`reprise_experiments::rdd`, …), each its own crate under `experiments/`.
+//! Experiments do no IO: params, seed streams, inputs and progress arrive through `RunCtx`.
 
-pub mod causal;
 pub mod demo;
-pub mod discocat;
-pub mod linalg;
-pub mod normal;
-pub mod qbs;
-pub mod rdd;
 pub mod registry;
+
+pub use reprise_causal as causal;
+pub use reprise_discocat as discocat;
+pub use reprise_qbs as qbs;
+pub use reprise_rdd as rdd;
+pub use reprise_stats::{linalg, normal};
 
 pub use registry::{all, find};
 /// The array crate of the estimators' inputs and outputs, so a notebook can name their types

@@ -2,7 +2,7 @@
 
 use reprise_core::Experiment;
 
-static ALL: &[&dyn Experiment] = &[&crate::demo::pi::Pi, &crate::causal::lalonde::Lalonde, &crate::causal::simulation::Simulation, &crate::rdd::scalar::Scalar, &crate::rdd::r3d::experiment::R3d, &crate::rdd::r3d::simulation::R3dSimulation, &crate::rdd::jump_simulation::JumpSimulation, &crate::discocat::experiment::Gs2011, &crate::discocat::compose::Compose, &crate::qbs::experiment::Regression, &crate::qbs::experiment::Sprinkler, &crate::qbs::experiment::Hmm, &crate::qbs::experiment::DeFinetti, &crate::qbs::experiment::Gp, &crate::qbs::experiment::Clustering];
+static ALL: &[&dyn Experiment] = &[&crate::demo::pi::Pi, &reprise_causal::lalonde::Lalonde, &reprise_causal::simulation::Simulation, &reprise_rdd::scalar::Scalar, &reprise_rdd::r3d::experiment::R3d, &reprise_rdd::r3d::simulation::R3dSimulation, &reprise_rdd::jump_simulation::JumpSimulation, &reprise_discocat::experiment::Gs2011, &reprise_discocat::compose::Compose, &reprise_qbs::experiment::Regression, &reprise_qbs::experiment::Sprinkler, &reprise_qbs::experiment::Hmm, &reprise_qbs::experiment::DeFinetti, &reprise_qbs::experiment::Gp, &reprise_qbs::experiment::Clustering];
 
 /// Every experiment, in name order.
 pub fn all() -> Vec<&'static dyn Experiment> {
