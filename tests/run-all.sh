@@ -99,5 +99,8 @@ stage "one-node Slurm cluster on 127.0.0.1"
 SLURM_CONF=$(bash tests/slurm/cluster.sh up "$slurm_dir")
 export SLURM_CONF REPRISE_REQUIRE_SLURM=1
 
+stage "doc examples of the science crates (release profile)"
+cargo test --doc --locked --release -p reprise-stats -p reprise-causal -p reprise-rdd -p reprise-discocat -p reprise-qbs -p reprise-experiments
+
 stage "workspace tests (release profile)"
 "${run_tests[@]}" 2>&1 | tee "$scratch/workspace.log"

@@ -433,6 +433,20 @@ def test_variables_without_written_types_on_a_toolchain_without_rust_src():
         ok(":dep reprise-experiments")
         ok("use reprise_experiments::linalg::{gram_of, RowMajor};\nlet g = gram_of(RowMajor::of(&[1.0, 2.0, 3.0, 4.0], 2), None, None);")
         assert ok("(g.shape().to_vec(), g[[0, 1]], g.sum())")[0] == "([2, 2], 14.0, 58.0)"
+        # Data in cells: a shipped data set by name shows as the head of a table (HTML and text),
+        # an untyped `let` holds it, and a missing cell is named by row and column.
+        reply, out = run(kc, 'let senate = reprise_experiments::data::load("senate").unwrap();\nsenate.clone()')
+        assert reply["content"]["status"] == "ok", reply["content"]
+        shown = [m["content"]["data"] for m in out if m["msg_type"] == "execute_result"][0]
+        assert shown["text/html"].startswith("<table><thead><tr><th>state</th>") and "1390 rows × 17 columns" in shown["text/html"], shown
+        assert "1390 rows × 17 columns" in shown["text/plain"] and "Connecticut" in shown["text/plain"], shown
+        reply, out = run(kc, 'match senate.numeric("demvoteshlag1") { Ok(_) => println!("no gap"), Err(e) => println!("{e}") }')
+        said = "".join(m["content"]["text"] for m in out if m["msg_type"] == "stream")
+        assert "column `demvoteshlag1`, row 1 is missing" in said, said
+        assert ok('senate.numeric("margin").unwrap().len()')[0] == "1390"
+        # A science crate's type in an untyped `let` is named by a path the cell can write.
+        ok("let kern = reprise_experiments::rdd::Kernel::Epanechnikov;")
+        assert ok("kern")[0] == "Epanechnikov"
         # A type the cell itself defines, a variable the cell moves, a shadowed name.
         ok("#[derive(Debug)] struct Pt { x: u8 }\nlet p = Pt { x: 3 };\nlet ps = vec![p];\nlet k = 1;\nlet k = vec![k];")
         assert ok("(&ps, &k)")[0] == "([Pt { x: 3 }], [1])"

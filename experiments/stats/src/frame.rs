@@ -13,6 +13,8 @@ pub enum DataError {
     NoColumn(String, String),
     #[error("column `{column}`, row {row}: `{value}` is not a number")]
     NotNumber { column: String, row: usize, value: String },
+    #[error("column `{column}`, row {row} is missing (empty or NA): drop or impute the row, or read the column with `numeric_or_missing`")]
+    Missing { column: String, row: usize },
     #[error("column `{column}`, row {row}: {value} is not finite; remove or impute the row first")]
     NotFinite { column: String, row: usize, value: f64 },
     #[error("treatment column `{column}`, row {row}: {value} is not 0 or 1 (treatment must be binary)")]
@@ -41,7 +43,17 @@ fn csv_in_words(e: csv::Error) -> DataError {
     })
 }
 
-/// Named columns of text cells, parsed to numbers on request.
+/// Named columns of text cells, parsed to numbers on request. In a notebook it shows as the head
+/// of a table.
+///
+/// ```
+/// use reprise_stats::frame::Frame;
+/// let f = Frame::from_csv(b"x,y\n1,2.5\n3,NA\n").unwrap();
+/// assert_eq!(f.numeric("x").unwrap().to_vec(), vec![1.0, 3.0]);
+/// assert_eq!(f.numeric_or_missing("y").unwrap(), vec![Some(2.5), None]);
+/// assert!(f.numeric("y").unwrap_err().to_string().contains("column `y`, row 2 is missing"));
+/// assert!(f.head_html(5).starts_with("<table>"));
+/// ```
 #[derive(Debug, Clone)]
 pub struct Frame {
     names: Vec<String>,
@@ -81,9 +93,69 @@ impl Frame {
         Ok(&self.cells[j])
     }
 
-    /// Column `name` as finite numbers; rows are numbered from 1 as in a spreadsheet.
+    /// Column `name` as finite numbers; rows are numbered from 1 as in a spreadsheet (the first
+    /// row after the header is row 1). An empty or `NA` cell is a [`DataError::Missing`].
     pub fn numeric(&self, name: &str) -> Result<Array1<f64>, DataError> {
-        self.column(name)?.iter().enumerate().map(|(i, s)| parse_finite(name, i, s)).collect()
+        self.column(name)?
+            .iter()
+            .enumerate()
+            .map(|(i, s)| match s.as_str() {
+                "" | "NA" => Err(DataError::Missing { column: name.into(), row: i + 1 }),
+                _ => parse_finite(name, i, s),
+            })
+            .collect()
+    }
+
+    /// The first `n` rows as an aligned text table, with the shape below it.
+    pub fn head_text(&self, n: usize) -> String {
+        let shown = n.min(self.rows());
+        let widths: Vec<usize> = self
+            .names
+            .iter()
+            .zip(&self.cells)
+            .map(|(h, col)| col[..shown].iter().map(|c| c.chars().count()).chain([h.chars().count()]).max().unwrap_or(0))
+            .collect();
+        let line = |cells: Vec<&str>| cells.iter().zip(&widths).map(|(c, w)| format!("{c:>w$}")).collect::<Vec<_>>().join("  ").trim_end().to_string() + "\n";
+        let mut out = line(self.names.iter().map(String::as_str).collect());
+        for r in 0..shown {
+            out += &line(self.cells.iter().map(|c| c[r].as_str()).collect());
+        }
+        out + &self.shape()
+    }
+
+    /// The first `n` rows as an HTML table, with the shape below it.
+    pub fn head_html(&self, n: usize) -> String {
+        let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let mut h = String::from("<table><thead><tr>");
+        for c in &self.names {
+            h += &format!("<th>{}</th>", esc(c));
+        }
+        h += "</tr></thead><tbody>";
+        for r in 0..n.min(self.rows()) {
+            h += "<tr>";
+            for c in &self.cells {
+                h += &format!("<td>{}</td>", esc(&c[r]));
+            }
+            h += "</tr>";
+        }
+        h + &format!("</tbody></table><p>{}</p>", esc(&self.shape()))
+    }
+
+    fn shape(&self) -> String {
+        format!("{} rows × {} columns", self.rows(), self.names.len())
+    }
+
+    /// evcxr's display protocol: the head of the table as HTML and as text.
+    pub fn evcxr_display(&self) {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = write!(
+            out,
+            "EVCXR_BEGIN_CONTENT text/html\n{}\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT text/plain\n{}\nEVCXR_END_CONTENT\n",
+            self.head_html(10),
+            self.head_text(10)
+        );
+        let _ = out.flush();
     }
 
     /// Column `name` with empty and `NA` cells as missing; anything else must be a finite number.
