@@ -208,3 +208,11 @@ pub fn roots(roots: &reprise_runner::roots::Roots) -> String {
     }
     out
 }
+
+/// ", 2 sweep(s), 1 session(s)" after a run count, or nothing when there are neither.
+pub fn roots_tally(roots: &reprise_runner::roots::Roots) -> String {
+    match (roots.sweeps.len(), roots.sessions.len()) {
+        (0, 0) => String::new(),
+        (w, s) => format!(", {w} sweep(s), {s} session(s)"),
+    }
+}

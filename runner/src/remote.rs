@@ -139,7 +139,7 @@ pub fn push(store: &Store, repo: &Path, remote: &Remote, hashes: &[String], prog
     let mut pushed_roots = Roots::default();
     for (m, _) in &root_manifests {
         // Written after the runs it needs, so a listed sweep or session is complete.
-        let key = m.roots.sweeps.first().map(|s| &s.manifest).or(m.roots.sessions.first()).expect("one root");
+        let key = m.roots.first().expect("one root");
         remote.put_file(&root_name(key), reprise_core::canon::to_vec(m)?).map_err(remote_err)?;
         pushed_roots.merge(m.roots.clone());
     }

@@ -51,20 +51,10 @@ impl Roots {
         }
     }
 
-    /// The digests the roots name directly (manifests, aggregates, sessions).
-    pub fn digests(&self) -> Result<Vec<Digest>, RunnerError> {
-        let parse = |h: &String| Digest::parse(h).ok_or_else(|| RunnerError::User(format!("`{h}` is not a digest")));
-        let mut out = Vec::new();
-        for s in &self.sweeps {
-            out.push(parse(&s.manifest)?);
-            if let Some(a) = &s.aggregate {
-                out.push(parse(a)?);
-            }
-        }
-        for s in &self.sessions {
-            out.push(parse(s)?);
-        }
-        Ok(out)
+    /// The digest a sweep or session is known by first: the first sweep's manifest, else the
+    /// first session.
+    pub fn first(&self) -> Option<&String> {
+        self.sweeps.first().map(|s| &s.manifest).or(self.sessions.first())
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::digest::Digest;
 use crate::error::StoreError;
-use crate::objects::{Store, hash_stream, intact, read_dir_sorted, sync_dir};
+use crate::objects::{Store, hash_stream, read_dir_sorted, sync_dir};
 use crate::pins::GcLock;
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -52,9 +52,7 @@ impl Store {
         let mut report = VerifyReport::default();
         let objects = self.list()?;
         progress.start("verifying objects", objects.len() as u64);
-        for (path, restored) in self.quarantined()? {
-            report.quarantined_before.push((path, restored));
-        }
+        report.quarantined_before = self.quarantined()?;
         for d in &objects {
             let path = self.object_path(d);
             let mut f = File::open(&path).map_err(StoreError::io("open", &path))?;
@@ -101,8 +99,8 @@ impl Store {
     fn quarantine(&self, d: &Digest) -> Result<Option<PathBuf>, StoreError> {
         let _exclusive = GcLock::exclusive(self.root())?;
         let path = self.object_path(d);
-        let size = std::fs::metadata(&path).map_err(StoreError::io("stat", &path))?.len();
-        if intact(&path, d, size).map_err(StoreError::io("read", &path))? {
+        let mut f = File::open(&path).map_err(StoreError::io("open", &path))?;
+        if hash_stream(&mut f, None).map_err(StoreError::io("read", &path))?.1 == *d {
             return Ok(None);
         }
         let dir = self.quarantine_dir();

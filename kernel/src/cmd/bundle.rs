@@ -15,17 +15,14 @@ fn print(ctx: &Ctx, verb: &str, file: &std::path::Path, r: &BundleReport) {
     }
     print!("{}", render::roots(&r.roots));
     let size = std::fs::metadata(file).map(|m| render::size(m.len())).unwrap_or_default();
-    let roots = match (r.roots.sweeps.len(), r.roots.sessions.len()) {
-        (0, 0) => String::new(),
-        (w, s) => format!(", {w} sweep(s), {s} session(s)"),
-    };
+    let roots = render::roots_tally(&r.roots);
     println!("{verb} {} ({size}): {} run(s){roots}, {} object(s), {} commit(s)", file.display(), r.runs.len(), r.objects, r.commits.len());
     if verb == "imported" {
         println!("{} object(s) new to the store (or repairing damaged copies); commits under refs/reprise/commits/ in {}", r.new_objects, ctx.repo.display());
         for rec in &r.kept_existing {
             println!("note: the store already records another run of the spec of {}; kept that one as the memo", &rec[..12]);
         }
-        if let Some(first) = r.roots.sweeps.first().map(|s| &s.manifest).or(r.roots.sessions.first()).or(r.runs.first().map(|r| &r.record)) {
+        if let Some(first) = r.roots.first().or(r.runs.first().map(|r| &r.record)) {
             println!("next: reprise rerun {}", &first[..12]);
         }
     }

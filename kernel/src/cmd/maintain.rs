@@ -109,15 +109,16 @@ struct Repair {
 /// the rerun's puts bring the bytes back when it reproduces. Then verifies again.
 fn repair(ctx: &Ctx, store: &reprise_store::Store, report: &reprise_store::VerifyReport) -> anyhow::Result<Repair> {
     use reprise_runner::RunRecord;
+    use reprise_store::Digest;
     use std::collections::BTreeSet;
-    let lost: BTreeSet<String> = report.corrupt.iter().map(|(d, _, _)| d.hex()).chain(report.missing.iter().map(|(d, _)| d.hex())).collect();
+    let lost: BTreeSet<Digest> = report.corrupt.iter().map(|c| c.0).chain(report.missing.iter().map(|m| m.0)).collect();
     // (made on a dirty tree, record, experiment, its lost outputs): clean runs first, as they
     // rerun in this binary when the repository is at their commit.
-    let mut runs: Vec<(bool, reprise_store::Digest, String, Vec<reprise_store::Digest>)> = Vec::new();
+    let mut runs: Vec<(bool, Digest, String, Vec<Digest>)> = Vec::new();
     for (_, record) in store.list_refs("runs")? {
         let Ok(rec) = store.read_verified(&record).map_err(anyhow::Error::from).and_then(|b| Ok(RunRecord::parse(&b)?)) else { continue };
-        let mine: Vec<_> = rec.outputs.values().filter(|o| lost.contains(&o.digest)).filter_map(|o| reprise_store::Digest::parse(&o.digest)).collect();
-        if mine.is_empty() || runs.iter().any(|r| r.1 == record) {
+        let mine: Vec<Digest> = rec.outputs.values().filter_map(|o| o.digest().ok()).filter(|d| lost.contains(d)).collect();
+        if mine.is_empty() {
             continue;
         }
         let spec = rec.spec_digest().ok().and_then(|d| store.read_verified(&d).ok()).and_then(|b| reprise_runner::RunSpec::parse(&b).ok());
@@ -141,10 +142,8 @@ fn repair(ctx: &Ctx, store: &reprise_store::Store, report: &reprise_store::Verif
         reran.push((record.hex(), exp, outcome.map(|_| ()).map_err(|e| e.to_string())));
     }
     let after = store.verify(&gcroots::expected_objects(store)?, &())?;
-    let still: BTreeSet<String> = after.corrupt.iter().map(|(d, _, _)| d.hex()).chain(after.missing.iter().map(|(d, _)| d.hex())).collect();
-    let mut restored: Vec<_> = report.corrupt.iter().map(|(d, _, _)| *d).chain(report.missing.iter().map(|(d, _)| *d)).filter(|d| !still.contains(&d.hex())).collect();
-    restored.sort();
-    restored.dedup();
+    let still: BTreeSet<Digest> = after.corrupt.iter().map(|c| c.0).chain(after.missing.iter().map(|m| m.0)).collect();
+    let restored = lost.difference(&still).copied().collect();
     Ok(Repair { reran, restored, after })
 }
 

@@ -39,10 +39,7 @@ fn print(ctx: &Ctx, verb: &str, r: &RemoteReport) {
     println!(
         "{verb} {} run(s){} {} `{}`: {} object(s) {moved} ({}), {} {there} already",
         r.runs.len(),
-        match (r.roots.sweeps.len(), r.roots.sessions.len()) {
-            (0, 0) => String::new(),
-            (w, s) => format!(", {w} sweep(s), {s} session(s)"),
-        },
+        render::roots_tally(&r.roots),
         if verb == "pushed" { "to" } else { "from" },
         r.remote,
         r.moved,
@@ -53,7 +50,7 @@ fn print(ctx: &Ctx, verb: &str, r: &RemoteReport) {
         println!("note: the store already records another run of the spec of {}; kept that one as the memo", &rec[..12]);
     }
     if verb == "pulled"
-        && let Some(first) = r.roots.sweeps.first().map(|s| &s.manifest).or(r.roots.sessions.first()).or(r.runs.first().map(|r| &r.record))
+        && let Some(first) = r.roots.first().or(r.runs.first().map(|r| &r.record))
     {
         println!("next: reprise rerun {}", &first[..12]);
     }
