@@ -12,6 +12,9 @@ figures print).
   REPRISE_KERNEL_NO_RUST_SRC=1): the compiler names the type in one extra compile
   (kernel/src/jupyter/type_probe.rs); ratio against the same cell with its type written, same
   kernel, cells alternating (target: at most one extra compile, about 2x)
+  the science in cells, on a store prepared by `reprise kernel prepare rdd` (the bench runs it):
+  a fresh kernel's `:dep reprise-rdd` (target: < 10 s) and a cell refitting rdrobust on the
+  Senate data (target: < 0.5 s round trip); no peer (evcxr_jupyter builds the crate cold, ~90 s)
 
 Usage: REPRISE_STORE=$(mktemp -d) target/test-venv/bin/python bench/kernel.py [--rounds N]
 """
@@ -109,6 +112,27 @@ def untyped_let(rounds):
     return {"reprise": statistics.median(untyped), "rust": statistics.median(typed), "ratios": sorted(x / y for x, y in zip(untyped, typed)), "peer": "typed"}
 
 
+def science(rounds):
+    """`:dep reprise-rdd` in fresh kernels on a prepared store, then rdrobust refits in one."""
+    import json
+    import os
+    import subprocess
+    spec = KernelSpecManager().get_kernel_spec("reprise")
+    subprocess.run([spec.argv[0], "--quiet", "kernel", "prepare", "rdd"], check=True, stdout=subprocess.DEVNULL)
+    deps, refits = [], []
+    for i in range(3):
+        km, kc, _ = launch("reprise")
+        deps.append(cell(kc, ":dep reprise-rdd"))
+        if i == 0:
+            cell(kc, 'let senate: reprise_rdd::Frame = reprise_rdd::senate();')
+            code = 'reprise_rdd::Rdrobust::from_frame(&senate, "vote", "margin")?.kernel(reprise_rdd::Kernel::Epanechnikov).fit()?.tau()'
+            cell(kc, code)
+            refits = [cell(kc, code) for _ in range(rounds)]
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    return {"dep_rdd_prepared": {"reprise": statistics.median(deps)}, "rdrobust_refit": {"reprise": statistics.median(refits)}}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=10)
@@ -133,6 +157,7 @@ def main():
         kc.stop_channels()
         km.shutdown_kernel(now=True)
     rows["untyped_let_no_src"] = untyped_let(a.rounds)
+    rows.update(science(a.rounds))
     print(f"{'measure':<22}{'reprise':>12}{'evcxr_jupyter':>16}{'ratio':>8}   per-round ratio: median [95% interval]")
     for k, r in rows.items():
         v, p = r["reprise"], r.get("rust")

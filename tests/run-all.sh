@@ -83,7 +83,8 @@ cat "$scratch/install.log"
 venv=${REPRISE_TEST_VENV:-target/test-venv}
 
 stage "Jupyter kernel over the wire (no rust-src path forced)"
-"$bin" kernel install --prefix "$venv" > /dev/null
+# The science crates are built into the tests' store by the test that needs them (`kernel prepare`).
+"$bin" kernel install --prefix "$venv" --no-prepare > /dev/null
 REPRISE_BIN="$bin" REPRISE_KERNEL_NO_RUST_SRC=1 "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/jupyter
 
 stage "notebooks in JupyterLab in headless Chromium"

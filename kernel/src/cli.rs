@@ -404,6 +404,16 @@ pub enum KernelAction {
         /// Kernelspec name
         #[arg(long, default_value = "reprise")]
         name: String,
+        /// Skip building the science crates into the store (`reprise kernel prepare` does it later)
+        #[arg(long)]
+        no_prepare: bool,
+    },
+    /// Build the science crates (reprise-rdd, -causal, -discocat, -qbs) into the store's build
+    /// cache, so that a notebook's `:dep reprise-rdd` takes seconds. `install` runs it; run it
+    /// again after `cargo clean` or a toolchain change. An edited crate is rebuilt, never stale.
+    Prepare {
+        /// Only these (rdd, causal, discocat, qbs; default: all)
+        crates: Vec<String>,
     },
     /// Remove the kernelspec
     Uninstall {

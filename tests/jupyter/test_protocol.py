@@ -508,3 +508,62 @@ def test_a_saved_session_survives_gc_and_shows(tmp_path, reprise_bin):
         replay = there("rerun", session)
         assert replay.returncode == 0 and "every cell gives the same outputs" in replay.stdout, name + replay.stdout + replay.stderr
         assert there("verify").returncode == 0, name
+
+
+@pytest.fixture(scope="session")
+def prepared_store(store, reprise_bin):
+    """The session's store with the RDD crate built into its `:dep` seed (`reprise kernel prepare`)."""
+    done = subprocess.run([reprise_bin, "--store", store, "kernel", "prepare", "rdd"], capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "prepared in" in done.stderr, done.stderr[-2000:]
+    return store
+
+
+def test_science_in_cells_on_a_prepared_store(prepared_store, reprise_bin):
+    """A fresh kernel brings in the RDD crate and fits rdrobust on the Senate data: the summary
+    prints rdrobust's layout with the numbers of the `rdd.scalar` experiment, as text, HTML and
+    JSON; two plots in one cell show as two charts; a bad CSV and a bad option are errors that
+    name the row and column or the option."""
+    ran = subprocess.run([reprise_bin, "--store", prepared_store, "--quiet", "run", "rdd.scalar", "--json"], capture_output=True, text=True, timeout=600)
+    assert ran.returncode == 0, ran.stderr
+    digest = json.loads(ran.stdout)["outputs"]["estimates.csv"]["digest"]
+    csv = subprocess.run([reprise_bin, "--store", prepared_store, "store", "get", digest], capture_output=True, text=True).stdout
+    rows = {r.split(",")[0]: r.split(",") for r in csv.strip().splitlines()[1:]}
+    tau, ci = float(rows["conventional"][1]), (float(rows["robust"][5]), float(rows["robust"][6]))
+    with started() as (_, kc):
+        reply, out = run(kc, ":dep reprise-rdd")
+        assert reply["content"]["status"] == "ok", reply["content"]
+        progress = "".join(m["content"]["text"] for m in out if m["msg_type"] == "stream")
+        assert "Compiling reprise-rdd" not in progress, "the prepared build is reused: " + progress[-2000:]
+        reply, out = run(kc, 'let senate: reprise_rdd::Frame = reprise_rdd::senate();\nlet fit: reprise_rdd::RdrobustFit = reprise_rdd::Rdrobust::from_frame(&senate, "vote", "margin")?.fit()?;\nfit')
+        assert reply["content"]["status"] == "ok", reply["content"]
+        data = [m for m in out if m["msg_type"] == "execute_result"][0]["content"]["data"]
+        assert {"text/plain", "text/html", "application/json"} <= set(data), sorted(data)
+        text = data["text/plain"]
+        for want in ["Sharp RD estimates using local polynomial regression.", "Eff. Number of Obs.", "BW est. (h)                 17.754      17.754",
+                     f"Conventional {tau:9.3f}", f"[{ci[0]:.3f} , {ci[1]:.3f}]", "P>|z|"]:
+            assert want in text, f"{want!r} not in\n{text}"
+        assert "<table>" in data["text/html"]
+        est = data["application/json"]["estimate"]
+        assert est["conventional"]["estimate"] == tau and est["robust"]["ci"] == list(ci), est
+        assert abs(est["h"][0] - 17.7544) < 1e-4 and data["application/json"]["n"] == [595, 702]
+        reply, out = run(kc, 'fit.rdplot().evcxr_display();\nlet other: reprise_rdd::RdrobustFit = reprise_rdd::Rdrobust::from_frame(&senate, "vote", "margin")?.h(10.0).fit()?;\nother.rdplot().evcxr_display();')
+        assert reply["content"]["status"] == "ok", reply["content"]
+        # (a display call that ends the cell reaches the notebook as the cell's result: a chart all the same)
+        charts = [m for m in out if m["msg_type"] in ("display_data", "execute_result") and "application/vnd.plotly.v1+json" in m["content"]["data"]]
+        assert len(charts) == 2, [m["msg_type"] for m in out]
+        assert all("image/svg+xml" in m["content"]["data"] for m in charts), "each chart carries the static drawing"
+        reply, out = run(kc, 'let bad: reprise_rdd::Frame = reprise_rdd::Frame::from_csv(b"y,x\\n1,0.5\\n2,abc\\n")?;\nreprise_rdd::Rdrobust::from_frame(&bad, "y", "x")?.fit()?')
+        assert reply["content"]["status"] == "error" and "column `x`, row 2: `abc` is not a number" in reply["content"]["evalue"], reply["content"]
+        reply, out = run(kc, 'reprise_rdd::Frame::from_csv(b"y,x\\n1,0.5\\n2\\n")?')
+        assert reply["content"]["status"] == "error" and "line 3" in reply["content"]["evalue"], reply["content"]
+        reply, out = run(kc, 'fit.tau()\n')
+        assert reply["content"]["status"] == "ok", "a failed cell leaves the kernel and its variables as they were"
+        reply, out = run(kc, 'reprise_rdd::Rdrobust::from_frame(&senate, "vote", "margin")?.level(150.0).fit()?')
+        assert reply["content"]["status"] == "error" and "level = 150" in reply["content"]["evalue"], reply["content"]
+        reply, out = run(kc, ':run rdd.scalar seed=0')
+        assert reply["content"]["status"] == "ok", reply["content"]
+        reply, out = run(kc, ':let pinned = last estimates.csv\nassert!(pinned.contains(&fit.tau().to_string()));\npinned.len()')
+        assert reply["content"]["status"] == "ok", reply["content"]
+        reply, out = run(kc, ':let pinned = last rdplot.svg')
+        assert reply["content"]["status"] == "error" and "has no output `rdplot.svg`" in reply["content"]["evalue"], reply["content"]

@@ -15,6 +15,8 @@
 
 pub mod bandwidth;
 pub mod estimate;
+pub mod figure;
+pub mod fit;
 pub mod jump;
 pub mod jump_simulation;
 pub mod kernel;
@@ -24,9 +26,29 @@ pub mod r3d;
 pub mod scalar;
 pub mod side;
 
+pub use bandwidth::Selector as BwSelect;
 pub use estimate::{Estimate, Options, rdrobust};
+pub use fit::{Column, Rdrobust, RdrobustFit};
 pub use kernel::Kernel;
+pub use locpoly::Vce;
 pub use side::Design;
+/// The figure crate of [`RdrobustFit::rdplot`]: use this path (not a `:dep plotly` of another
+/// version) to build or change figures in a cell.
+pub use plotly;
+/// The table type of [`senate`] and of CSV input.
+pub use reprise_stats::frame::{DataError, Frame};
+
+/// The U.S. Senate elections of Cattaneo, Frandsen & Titiunik (2015), as rdrobust 2.1.1 ships
+/// them (1,390 rows; `vote` has 93 missing): the data of `rdd.scalar` by default.
+///
+/// ```
+/// let senate = reprise_rdd::senate();
+/// assert_eq!(senate.rows(), 1390);
+/// assert!(senate.names().iter().any(|n| n == "margin"));
+/// ```
+pub fn senate() -> Frame {
+    Frame::from_csv(scalar::SENATE_CSV).expect("the shipped Senate CSV parses")
+}
 
 /// Why an RDD estimate could not be formed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

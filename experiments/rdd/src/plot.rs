@@ -1,10 +1,8 @@
-//! Figures and tables of the scalar RDD: evenly spaced bin means on each side of the cutoff, and
-//! the plotly figure of the bins with the two local polynomial fits inside their bandwidths.
+//! The binned scatter of the scalar RDD: evenly spaced bin means on each side of the cutoff, and
+//! the local polynomial curves that [`figure`](super::figure) draws through them.
 
-use super::estimate::Estimate;
 use super::side::{Design, Side};
 use serde::Serialize;
-use serde_json::{Value, json};
 
 /// The mean of x and y over one bin.
 #[derive(Debug, Clone, Serialize)]
@@ -55,7 +53,7 @@ pub fn bins(d: &Design, k: usize) -> Vec<Bin> {
     out
 }
 
-fn curve(side: &Side, c: f64, h: f64, coef: &[f64]) -> (Vec<f64>, Vec<f64>) {
+pub(crate) fn curve(side: &Side, c: f64, h: f64, coef: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let sign = if side.label == "left" { -1.0 } else { 1.0 };
     let reach = h.min(side.d[side.len() - 1]);
     let xs: Vec<f64> = (0..=60)
@@ -66,38 +64,4 @@ fn curve(side: &Side, c: f64, h: f64, coef: &[f64]) -> (Vec<f64>, Vec<f64>) {
         .map(|x| coef.iter().rev().fold(0.0, |acc, b| acc * (x - c) + b))
         .collect();
     (xs, ys)
-}
-
-/// Bin means with the local fits of order p on each side, the cutoff marked, the estimate in the title.
-pub fn rdplot(
-    title: &str,
-    x_name: &str,
-    y_name: &str,
-    d: &Design,
-    bins: &[Bin],
-    e: &Estimate,
-) -> Value {
-    let mut data = Vec::new();
-    for (side, h, fit, colour) in [
-        (&d.left, e.h[0], &e.left, "#2a5db0"),
-        (&d.right, e.h[1], &e.right, "#b0542a"),
-    ] {
-        let b: Vec<&Bin> = bins.iter().filter(|b| b.side == side.label).collect();
-        data.push(json!({
-            "type": "scatter", "mode": "markers", "name": format!("bin means ({})", side.label),
-            "x": b.iter().map(|b| b.x_mean).collect::<Vec<_>>(), "y": b.iter().map(|b| b.y_mean).collect::<Vec<_>>(),
-            "text": b.iter().map(|b| format!("{} units", b.n)).collect::<Vec<_>>(), "marker": {"color": colour, "opacity": 0.6}
-        }));
-        let (xs, ys) = curve(side, d.c, h, &fit.coefficients);
-        data.push(json!({"type": "scatter", "mode": "lines", "name": format!("local fit, p = {} ({})", e.p, side.label), "x": xs, "y": ys, "line": {"color": colour, "width": 3}}));
-    }
-    let r = &e.robust;
-    json!({
-        "data": data,
-        "layout": {
-            "title": {"text": format!("{title}<br><sub>τ = {:.4} (conventional), robust {}% CI [{:.4}, {:.4}], h = {:.4}</sub>", e.conventional.estimate, e.level, r.ci[0], r.ci[1], e.h[0])},
-            "xaxis": {"title": {"text": x_name}}, "yaxis": {"title": {"text": y_name}},
-            "shapes": [{"type": "line", "x0": d.c, "x1": d.c, "yref": "paper", "y0": 0, "y1": 1, "line": {"dash": "dash", "color": "#888"}}]
-        }
-    })
 }

@@ -2,9 +2,10 @@
 //! Senate data of Cattaneo, Frandsen & Titiunik 2015 by default); estimates, bins and a figure.
 
 use super::bandwidth::Selector;
-use super::estimate::{Estimate, Options, Row, rdrobust};
+use super::estimate::{Estimate, Options, Row};
+use super::fit::Rdrobust;
 use super::locpoly::Vce;
-use super::{Design, Kernel, plot};
+use super::Kernel;
 use reprise_stats::frame::Frame;
 use reprise_core::{Experiment, ExperimentError, MediaType, Outputs, ParamSpec, RunCtx};
 use serde::Serialize;
@@ -42,14 +43,15 @@ pub struct Columns {
     pub dropped: usize,
 }
 
+/// The input `data` is at fault, for `why`.
+fn bad_data(why: String) -> ExperimentError {
+    ExperimentError::BadInput { name: "data".into(), why }
+}
+
 /// Reads x, y (take-up, covariates) columns, dropping rows where any of them is empty or `NA`.
 pub fn load(bytes: &[u8], y: &str, x: &str, t: Option<&str>, covs: &[&str]) -> Result<Columns, ExperimentError> {
-    let bad = |why: String| ExperimentError::BadInput {
-        name: "data".into(),
-        why,
-    };
-    let f = Frame::from_csv(bytes).map_err(|e| bad(e.to_string()))?;
-    let col = |c: &str| f.numeric_or_missing(c).map_err(|e| bad(e.to_string()));
+    let f = Frame::from_csv(bytes).map_err(|e| bad_data(e.to_string()))?;
+    let col = |c: &str| f.numeric_or_missing(c).map_err(|e| bad_data(e.to_string()));
     let (ys, xs) = (col(y)?, col(x)?);
     let ts = t.map(col).transpose()?;
     let zs = covs.iter().map(|c| col(c)).collect::<Result<Vec<_>, _>>()?;
@@ -107,16 +109,6 @@ impl Scalar {
             bwrestrict: p.bool("bwrestrict"),
         })
     }
-}
-
-/// The take-up's values left and right of the cutoff when each side has one value only.
-fn exact_take_up(x: &[f64], t: &[f64], c: f64) -> Option<(f64, f64)> {
-    let side = |right: bool| {
-        let mut vals = x.iter().zip(t).filter(|(xi, _)| (**xi >= c) == right).map(|(_, ti)| *ti);
-        let first = vals.next()?;
-        vals.all(|v| v == first).then_some(first)
-    };
-    Some((side(false)?, side(true)?))
 }
 
 fn row_cells(r: &Row) -> Vec<String> {
@@ -268,49 +260,21 @@ impl Experiment for Scalar {
         if let Some(dup) = covs.iter().enumerate().find(|(i, c)| covs[..*i].contains(c)) {
             return Err(ExperimentError::refused(format!("parameter covs: `{}` is named twice", dup.1)));
         }
-        let Columns { x, y, t, z, dropped } = load(bytes, p.str("y"), p.str("x"), take_up, &covs)?;
-        let named: Vec<(&str, &[f64])> = covs.iter().copied().zip(z.iter().map(Vec::as_slice)).collect();
-        let c = p.float("c");
-        // A take-up that is constant on each side has no first stage to estimate: the design is
-        // sharp, and the fuzzy estimate is the sharp one divided by the exact jump.
-        let exact = t.as_deref().and_then(|t| exact_take_up(&x, t, c));
-        if let Some((lo, hi)) = exact
-            && lo == hi
-        {
-            return Err(ExperimentError::refused(format!(
-                "the take-up column `{}` is {lo} on both sides of the cutoff: there is no first stage, so no fuzzy estimate; check fuzzy= and c=",
-                take_up.unwrap_or_default()
-            )));
+        let f = Frame::from_csv(bytes).map_err(|e| bad_data(e.to_string()))?;
+        let col = |c: &str| f.with_missing(c).map_err(|e| bad_data(e.to_string()));
+        let mut model = Rdrobust::new(col(p.str("y"))?, col(p.str("x"))?).names(p.str("y"), p.str("x")).cutoff(p.float("c")).options(o);
+        if let Some(t) = take_up {
+            model = model.fuzzy(col(t)?);
         }
-        let design = Design::with_covariates(&x, &y, if exact.is_some() { None } else { t.as_deref() }, &named, c)?;
+        for c in &covs {
+            model = model.covariate(c, col(c)?);
+        }
         ctx.progress.start("rdrobust: bandwidths and estimate", 1);
-        let est = rdrobust(&design, &o)?;
+        let fit = model.fit()?;
         ctx.progress.finish();
-        let est = match exact {
-            Some((lo, hi)) => est.with_exact_first_stage(hi - lo),
-            None => est,
-        };
-        let mut warnings = Vec::new();
-        if let Some((lo, hi)) = exact {
-            warnings.push(format!(
-                "the take-up is {lo} everywhere left of the cutoff and {hi} everywhere right of it{}: the design is sharp in effect, so the estimate is the sharp one divided by the first stage's exact jump {}, whose z and p are undefined",
-                if (lo, hi) == (0.0, 1.0) { " (perfect compliance)" } else { "" },
-                hi - lo
-            ));
-        }
-        if dropped > 0 {
-            warnings.push(format!(
-                "{dropped} rows with a missing value in the used columns were dropped"
-            ));
-        }
-        if let Some(bw) = &est.bandwidths {
-            for (side, m) in ["left", "right"].iter().zip(bw.mass_points) {
-                if m >= 0.2 {
-                    warnings.push(format!("mass points: {:.0}% of units {side} of the cutoff repeat an x value; estimates are for the discrete running variable", 100.0 * m));
-                }
-            }
-        }
-        let bins = plot::bins(&design, p.int("bins") as usize);
+        let (design, dropped) = (fit.design(), fit.dropped);
+        let est = &fit.estimate;
+        let bins = fit.bins(p.int("bins") as usize);
         let mut out = Outputs::new();
         let mut rows: Vec<Vec<String>> = [&est.conventional, &est.bias_corrected, &est.robust]
             .iter()
@@ -348,23 +312,14 @@ impl Experiment for Scalar {
             &["side", "lo", "hi", "n", "x_mean", "y_mean"],
             &bin_rows,
         );
-        let fig = plot::rdplot(
-            &format!("RDD of {} at {} = {}", p.str("y"), p.str("x"), design.c),
-            p.str("x"),
-            p.str("y"),
-            &design,
-            &bins,
-            &est,
-        );
-        out.bytes(
-            "rdplot.plotly.json",
-            MediaType::PLOTLY,
-            reprise_core::canon::to_vec(&fig)?,
-        );
+        // Built with the `plotly` crate, as a cell's `fit.rdplot()`; stored as canonical JSON.
+        let fig: serde_json::Value = serde_json::from_str(&fit.rdplot_bins(p.int("bins") as usize).to_json())
+            .map_err(|e| ExperimentError::Failed(format!("the plotly figure did not serialise: {e}")))?;
+        out.bytes("rdplot.plotly.json", MediaType::PLOTLY, reprise_core::canon::to_vec(&fig)?);
         let data = DataReport {
             source,
-            rows: x.len() + dropped,
-            used: x.len(),
+            rows: f.rows(),
+            used: f.rows() - dropped,
             dropped_missing: dropped,
             y: p.str("y").into(),
             x: p.str("x").into(),
@@ -377,8 +332,8 @@ impl Experiment for Scalar {
             "summary.json",
             &Summary {
                 data,
-                estimate: est,
-                warnings,
+                estimate: est.clone(),
+                warnings: fit.warnings.clone(),
             },
         )?;
         Ok(out)

@@ -125,20 +125,9 @@ impl Frame {
 
     /// The first `n` rows as an HTML table, with the shape below it.
     pub fn head_html(&self, n: usize) -> String {
-        let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-        let mut h = String::from("<table><thead><tr>");
-        for c in &self.names {
-            h += &format!("<th>{}</th>", esc(c));
-        }
-        h += "</tr></thead><tbody>";
-        for r in 0..n.min(self.rows()) {
-            h += "<tr>";
-            for c in &self.cells {
-                h += &format!("<td>{}</td>", esc(&c[r]));
-            }
-            h += "</tr>";
-        }
-        h + &format!("</tbody></table><p>{}</p>", esc(&self.shape()))
+        let header: Vec<&str> = self.names.iter().map(String::as_str).collect();
+        let rows: Vec<Vec<String>> = (0..n.min(self.rows())).map(|r| self.cells.iter().map(|c| c[r].clone()).collect()).collect();
+        crate::display::html_table(&header, &rows) + &format!("<p>{}</p>", crate::display::escape_html(&self.shape()))
     }
 
     fn shape(&self) -> String {
@@ -147,15 +136,20 @@ impl Frame {
 
     /// evcxr's display protocol: the head of the table as HTML and as text.
     pub fn evcxr_display(&self) {
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        let _ = write!(
-            out,
-            "EVCXR_BEGIN_CONTENT text/html\n{}\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT text/plain\n{}\nEVCXR_END_CONTENT\n",
-            self.head_html(10),
-            self.head_text(10)
-        );
-        let _ = out.flush();
+        crate::display::evcxr_bundle(&[("text/html", &self.head_html(10)), ("text/plain", &self.head_text(10))]);
+    }
+
+    /// Column `name` as numbers with an empty or `NA` cell as NaN, as R reads a numeric column:
+    /// what the estimators take, dropping the rows with a missing value as R's packages do.
+    ///
+    /// ```
+    /// let f = reprise_stats::frame::Frame::from_csv(b"y\n1\nNA\n").unwrap();
+    /// let y = f.with_missing("y").unwrap();
+    /// assert_eq!(y[0], 1.0);
+    /// assert!(y[1].is_nan());
+    /// ```
+    pub fn with_missing(&self, name: &str) -> Result<Array1<f64>, DataError> {
+        Ok(self.numeric_or_missing(name)?.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect())
     }
 
     /// Column `name` with empty and `NA` cells as missing; anything else must be a finite number.

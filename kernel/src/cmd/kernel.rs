@@ -15,7 +15,7 @@ fn prefix(a: &PrefixArgs) -> Location {
 
 pub fn kernel(ctx: &Ctx, args: KernelArgs) -> anyhow::Result<()> {
     match args.action {
-        Some(KernelAction::Install { at, name }) => {
+        Some(KernelAction::Install { at, name, no_prepare }) => {
             let dir = jupyter::install::install(&prefix(&at), &name, ctx.explicit_store.as_deref())?;
             println!("installed kernelspec `{name}` in {}", dir.display());
             let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("kernel.json"))?)?;
@@ -25,9 +25,13 @@ pub fn kernel(ctx: &Ctx, args: KernelArgs) -> anyhow::Result<()> {
                 Some(s) => println!("  store: {} (pinned by --store; every kernel of this spec uses it)", s.display()),
                 None => println!("  store: REPRISE_STORE as the notebook server has it, else the repository's artifacts/ (nothing pinned)"),
             }
+            if !no_prepare {
+                prepare(ctx, &[])?;
+            }
             println!("start it with: jupyter lab (pick \"Rust (Reprise)\"), or jupyter console --kernel {name}");
             Ok(())
         }
+        Some(KernelAction::Prepare { crates }) => prepare(ctx, &crates),
         Some(KernelAction::Uninstall { at, name }) => {
             match jupyter::install::uninstall(&prefix(&at), &name)? {
                 Some(dir) => println!("removed {}", dir.display()),
@@ -43,4 +47,22 @@ pub fn kernel(ctx: &Ctx, args: KernelArgs) -> anyhow::Result<()> {
             jupyter::serve(&file, cfg)
         }
     }
+}
+
+/// Builds the science crates into the store's `:dep` seed, saying what and how long on stderr.
+#[cfg(feature = "notebook")]
+fn prepare(ctx: &Ctx, asked: &[String]) -> anyhow::Result<()> {
+    use jupyter::prepare;
+    let crates = prepare::crates(&ctx.repo, asked).map_err(|e| user(e, Some("`reprise kernel prepare --help` lists them")))?;
+    eprintln!("preparing {} for notebooks in {} (a one-time build of a few minutes; cargo's progress follows)", crates.join(", "), ctx.store_path.display());
+    let cfg = EngineConfig { store: ctx.store_path.clone(), repo: ctx.repo.clone(), notebook: None };
+    let secs = prepare::prepare(cfg, &crates).map_err(|e| anyhow::anyhow!("building the science crates failed: {e}"))?;
+    eprintln!("prepared in {secs:.0} s: a fresh kernel's `:dep {}` now takes seconds", crates[0]);
+    Ok(())
+}
+
+#[cfg(not(feature = "notebook"))]
+fn prepare(_: &Ctx, _: &[String]) -> anyhow::Result<()> {
+    eprintln!("this reprise was built without the `notebook` feature: it has no Rust cells, so there is nothing to prepare");
+    Ok(())
 }

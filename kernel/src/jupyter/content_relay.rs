@@ -18,6 +18,12 @@ const END: &str = "EVCXR_END_CONTENT";
 /// What evcxr's runtime prints when a cell's function has returned, and when it panicked.
 const COMPLETE: &str = "EVCXR_EXECUTION_COMPLETE";
 const PANICKED: &str = "EVCXR_PANIC_NOTIFICATION";
+/// What evcxr's runtime prints when a `?` returned an error from the cell.
+const USER_ERROR: &str = "EVCXR_ERROR_OCCURRED";
+/// An empty block that result types print around their display bundle
+/// (`reprise_stats::display::evcxr_bundle`): it closes the group, so that the next display call's
+/// blocks never join it whatever their MIME types. Never forwarded.
+const BOUNDARY: &str = "application/x-reprise-display-boundary";
 /// How long a finished block waits for another of the same display call before it is sent.
 const GROUP_WAIT: Duration = Duration::from_millis(100);
 
@@ -65,6 +71,8 @@ pub fn install_in_runtime() {
 fn relay(rx: mpsc::Receiver<Vec<u8>>, mut out: impl Write) {
     let mut pending: Vec<(String, String)> = Vec::new();
     let mut block: Option<(String, Vec<String>)> = None;
+    // The pending group is a whole display call: the next block starts another.
+    let mut closed = false;
     loop {
         let rich = pending.iter().any(|(m, _)| m != "text/plain");
         let next = if rich && block.is_none() { rx.recv_timeout(GROUP_WAIT) } else { rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected) };
@@ -72,6 +80,7 @@ fn relay(rx: mpsc::Receiver<Vec<u8>>, mut out: impl Write) {
             Ok(l) => l,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 send(&mut out, &mut pending, false);
+                closed = false;
                 continue;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -83,6 +92,11 @@ fn relay(rx: mpsc::Receiver<Vec<u8>>, mut out: impl Write) {
         let bare = text.trim_end_matches(['\n', '\r']);
         if let Some((mime, lines)) = block.as_mut() {
             if bare == END {
+                if mime == BOUNDARY {
+                    closed = !pending.is_empty();
+                    block = None;
+                    continue;
+                }
                 // A MIME type the group already has starts the next display call's group.
                 if pending.iter().any(|(m, _)| m == mime) {
                     send(&mut out, &mut pending, false);
@@ -102,10 +116,19 @@ fn relay(rx: mpsc::Receiver<Vec<u8>>, mut out: impl Write) {
             let _ = out.write_all(raw.as_bytes());
         }
         if let Some(mime) = bare.strip_prefix(BEGIN) {
-            block = Some((mime.trim().to_string(), Vec::new()));
+            let mime = mime.trim().to_string();
+            if closed && mime != BOUNDARY {
+                send(&mut out, &mut pending, false);
+                closed = false;
+            }
+            block = Some((mime, Vec::new()));
             continue;
         }
         send(&mut out, &mut pending, bare == COMPLETE);
+        closed = false;
+        if bare == USER_ERROR {
+            let _ = writeln!(out, "{}", super::rust_cells::USER_ERROR_MARK);
+        }
         let _ = out.write_all(&line).and_then(|_| out.flush());
     }
 }
@@ -187,6 +210,17 @@ mod tests {
         assert_eq!(cut, "EVCXR_BEGIN_CONTENT text/html\n<b>half\nEVCXR_PANIC_NOTIFICATION\nEVCXR_EXECUTION_COMPLETE\n", "a panic never swallows the end of the cell");
         let plain = ["EVCXR_BEGIN_CONTENT text/plain", "7", "EVCXR_END_CONTENT", "x"];
         assert_eq!(relayed(&plain), "EVCXR_BEGIN_CONTENT text/plain\n7\nEVCXR_END_CONTENT\nx\n", "plain text alone is evcxr's");
+        let b = |m: &str, d: &str| format!("EVCXR_BEGIN_CONTENT {m}\n{d}\nEVCXR_END_CONTENT");
+        let edge = format!("EVCXR_BEGIN_CONTENT {BOUNDARY}\nEVCXR_END_CONTENT");
+        let (plot, table) = (b("application/vnd.plotly.v1+json", "{}"), [edge.clone(), b("text/plain", "τ"), b("text/html", "<table>"), edge.clone()].join("\n"));
+        let cell = [plot.as_str(), table.as_str(), "EVCXR_EXECUTION_COMPLETE"].join("\n");
+        let out = relayed(&cell.lines().collect::<Vec<_>>());
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(display(lines[0])["data"]["application/vnd.plotly.v1+json"].is_string(), "{out}");
+        assert!(display(lines[0])["data"].get("text/plain").is_none(), "a plot and a table printed back to back stay two displays: {out}");
+        assert_eq!(lines[1..].join("\n"), "EVCXR_BEGIN_CONTENT text/plain\nτ\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT text/html\n<table>\nEVCXR_END_CONTENT\nEVCXR_EXECUTION_COMPLETE", "the boundary is never forwarded and the value stays evcxr's");
+        let early = relayed(&["EVCXR_ERROR_OCCURRED", "EVCXR_EXECUTION_COMPLETE"]);
+        assert_eq!(early, format!("{}\nEVCXR_ERROR_OCCURRED\nEVCXR_EXECUTION_COMPLETE\n", super::super::rust_cells::USER_ERROR_MARK), "a `?` that returned early is told to the kernel");
     }
 
     #[test]

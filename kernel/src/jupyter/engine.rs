@@ -110,31 +110,40 @@ impl Engine {
     fn run_cell(&mut self, code: &str, out: Arc<Recorder>) -> Outcome {
         let (magic_lines, rest) = magics::split(code);
         let mut last = Outcome::ok(None);
+        let mut bindings = String::new();
         for line in magic_lines {
+            if line.trim_start().strip_prefix(":let").is_some_and(|r| r.starts_with(char::is_whitespace) || r.is_empty()) {
+                match magics::let_binding(&line, self) {
+                    Ok(stmt) => bindings += &(stmt + "\n"),
+                    Err(outcome) => return *outcome,
+                }
+                continue;
+            }
             last = magics::run(&line, self, out.as_ref());
             if last.status != Status::Ok {
                 return last;
             }
         }
-        if rest.trim().is_empty() {
+        if rest.trim().is_empty() && bindings.is_empty() {
             return last;
         }
-        let rest = self.project_deps(&rest);
+        let rest = bindings + &self.project_deps(&rest);
         let mut rust = self.rust_cell(&rest, out);
         rust.payload.extend(last.payload);
         rust
     }
 
-    /// `:dep reprise-experiments` (no version) means this repository's crate of that name.
+    /// `:dep reprise-rdd` (no version) means this repository's crate of that name, wherever the
+    /// workspace keeps it (`rdd/`, `experiments/rdd/`); a name the repository lacks stays as written.
     fn project_deps(&self, code: &str) -> String {
         code.lines()
             .map(|l| {
                 let t = l.trim();
                 match t.strip_prefix(":dep ").map(str::trim) {
-                    Some(name) if name.starts_with("reprise-") && !name.contains(['=', ' ']) => {
-                        let folder = &name["reprise-".len()..];
-                        format!(":dep {name} = {{ path = \"{}\" }}", self.cfg.repo.join(folder).display())
-                    }
+                    Some(name) if name.starts_with("reprise-") && !name.contains(['=', ' ']) => match project_crate(&self.cfg.repo, name) {
+                        Some(dir) => format!(":dep {name} = {{ path = \"{}\" }}", dir.display()),
+                        None => l.to_string(),
+                    },
                     _ => l.to_string(),
                 }
             })
@@ -214,4 +223,13 @@ impl Engine {
         #[cfg(feature = "notebook")]
         self.rust.shutdown();
     }
+}
+
+/// The folder of the repository's crate `name` (`reprise-rdd` → `experiments/rdd`).
+pub fn project_crate(repo: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
+    let short = name.strip_prefix("reprise-")?;
+    let declares = |dir: &std::path::Path| {
+        std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|t| t.lines().any(|l| l.split('=').map(str::trim).collect::<Vec<_>>() == ["name", &format!("\"{name}\"")]))
+    };
+    [repo.join(short), repo.join("experiments").join(short)].into_iter().find(|d| declares(d))
 }

@@ -19,6 +19,7 @@ const MAGICS: &[(&str, &str, &str)] = &[
     ("show", ":show HASH|last [OUTPUT]", "a run's spec, provenance and outputs, or one output's contents"),
     ("runs", ":runs [EXPERIMENT]", "the recorded runs, newest first"),
     ("experiments", ":experiments", "the experiments compiled into this kernel, with their parameters"),
+    ("let", ":let NAME = HASH|last OUTPUT", "bind a run's text output (CSV, JSON, text) to the Rust variable NAME, a String, in this cell and later ones: to compare a pinned run with a fit made in a cell"),
     ("verify", ":verify", "rehash every object in the store"),
     ("session", ":session save | ls | replay HASH", "save this session's recorded cells (returns its hash), list saved sessions, or replay one in a fresh engine and compare outputs"),
     ("restore", ":restore", "after an interrupt or crash lost the Rust variables, replay this session's cells to rebuild them"),
@@ -101,6 +102,7 @@ pub fn run(line: &str, engine: &mut Engine, out: &dyn Emit) -> Outcome {
             Ok(Outcome::ok(None))
         }
         "verify" => verify(engine),
+        "let" => Err(err("UsageError", "`:let` binds a Rust variable, so it runs in a Rust cell (this reprise has no Rust cells, or the line was not at a cell's start)")),
         "session" => session(engine, &args, out),
         "restore" => restore(engine, out),
         "notebook" => match args.first() {
@@ -195,6 +197,35 @@ fn rerun(engine: &Engine, args: &[String], out: &dyn Emit) -> Result<Outcome, Bo
     text.push_str(verdict);
     out.display(text_bundle(text.clone(), Some(format!("<pre>{}</pre>", render::escape_html(&text)))), None, false);
     if rep.passes() { Ok(Outcome::ok(hash_result(&rep.new_record))) } else { Err(err("NotReproduced", format!("run {} did not reproduce", &rep.record[..12]))) }
+}
+
+/// The largest output `:let` binds: its text becomes a string literal the compiler reads.
+const LET_MAX_BYTES: usize = 1 << 20;
+
+/// `:let NAME = HASH|last OUTPUT`: the Rust statement that binds the output's text to `NAME`.
+pub fn let_binding(line: &str, engine: &Engine) -> Result<String, Box<Outcome>> {
+    let usage = || err("UsageError", help_for("let").unwrap());
+    let args = words(line);
+    let [name, eq, _, output] = args.as_slice() else { return Err(usage()) };
+    if eq != "=" {
+        return Err(usage());
+    }
+    let ident = name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_') && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+    if !ident {
+        return Err(err("UsageError", format!("`{name}` is not a Rust variable name")));
+    }
+    let hash = hash_arg(engine, &args[2..], "let")?;
+    let runner = runner(engine)?;
+    let run = resolve_run(&runner.store, &hash).map_err(|e| err("LookupError", e))?;
+    let entry = run.record.outputs.get(output).ok_or_else(|| {
+        err("LookupError", format!("run {} has no output `{output}` (it has: {})", run.record_digest.short(12), run.record.outputs.keys().cloned().collect::<Vec<_>>().join(", ")))
+    })?;
+    let bytes = runner.store.read_verified(&entry.digest().map_err(|e| err("LookupError", e))?).map_err(|e| err("StoreError", e))?;
+    if bytes.len() > LET_MAX_BYTES {
+        return Err(err("UsageError", format!("output `{output}` has {} bytes; `:let` binds text outputs up to 1 MiB (`reprise show {} {output}` prints it)", bytes.len(), run.record_digest.short(12))));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| err("UsageError", format!("output `{output}` ({}) is not text; `:let` binds text outputs (CSV, JSON, text)", entry.media_type)))?;
+    Ok(format!("let {name}: String = String::from({text:?});"))
 }
 
 fn show(engine: &Engine, args: &[String], out: &dyn Emit) -> Result<Outcome, Box<Outcome>> {

@@ -14,6 +14,8 @@ pub mod magics;
 #[cfg(feature = "notebook")]
 mod plain_display;
 #[cfg(feature = "notebook")]
+pub mod prepare;
+#[cfg(feature = "notebook")]
 pub mod type_probe;
 #[cfg(feature = "notebook")]
 mod rust_cells;

@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 
 /// Lines the runtime process prints to talk to the kernel (after a 0x1e record separator).
 pub const PANIC_MARK: &str = "\u{1e}REPRISE_PANIC ";
+/// What the runtime's stdout relay prints when a `?` in a cell returned an error (evcxr itself only
+/// prints the error to stderr and reports the cell as a success).
+pub const USER_ERROR_MARK: &str = "\u{1e}REPRISE_USER_ERROR";
 pub const DISPLAY_MARK: &str = "\u{1e}REPRISE_DISPLAY ";
 const CLEAR_MARK: &str = "\u{1e}REPRISE_CLEAR ";
 
@@ -100,6 +103,8 @@ struct Ready {
 struct CellState {
     emit: Option<Arc<Recorder>>,
     panic: Option<(String, String)>,
+    /// A `?` in the cell returned an error early ([`USER_ERROR_MARK`]).
+    user_error: bool,
 }
 
 pub struct RustCells {
@@ -321,6 +326,7 @@ impl RustCells {
             let mut c = self.cell.lock().unwrap_or_else(|p| p.into_inner());
             c.emit = Some(out.clone());
             c.panic = None;
+            c.user_error = false;
         }
         let adds_dep = code.lines().any(|l| l.trim_start().starts_with(":dep"));
         if adds_dep && !self.seed_planted {
@@ -351,10 +357,10 @@ impl RustCells {
             result = Err(Outcome::error("TypeError", &why, vec![]));
         }
         self.drain();
-        let panic = {
+        let (panic, user_error) = {
             let mut c = self.cell.lock().unwrap_or_else(|p| p.into_inner());
             c.emit = None;
-            c.panic.take()
+            (c.panic.take(), std::mem::take(&mut c.user_error))
         };
         let result = match result {
             Ok(r) => r,
@@ -382,6 +388,10 @@ impl RustCells {
             Ok(outputs) => {
                 if let Some((message, location)) = panic {
                     return Outcome::error("panic", &message, vec![format!("thread panicked{location}:"), message.clone()]);
+                }
+                if user_error {
+                    let why = last_stderr(&out).unwrap_or_else(|| "an error (printed above)".into());
+                    return Outcome::error("Error", &why, vec![format!("the cell stopped at a `?`: {why}")]);
                 }
                 let bundle = mime_bundle(outputs.content_by_mime_type, &*out);
                 Outcome::ok(if bundle.is_empty() { None } else { Some(bundle) })
@@ -617,6 +627,15 @@ fn mime_bundle(texts: impl IntoIterator<Item = (String, String)>, out: &dyn Emit
     bundle
 }
 
+/// The last stderr text the cell printed, trimmed: what a `?` that returned early printed.
+fn last_stderr(out: &Recorder) -> Option<String> {
+    let log = out.log.lock().unwrap_or_else(|p| p.into_inner());
+    log.iter().rev().find_map(|e| match e {
+        super::emit::Emitted::Stream { name, text } if name == "stderr" && !text.trim().is_empty() => text.trim().lines().last().map(str::to_string),
+        _ => None,
+    })
+}
+
 /// The runtime process, once evcxr has started it (shared with the interrupter).
 type RuntimeProcess = Arc<Mutex<Option<Arc<Mutex<std::process::Child>>>>>;
 
@@ -638,7 +657,9 @@ fn forward(stdout: Receiver<String>, stderr: Receiver<String>, progress: Receive
         let mut text = String::new();
         let mut c = cell.lock().unwrap_or_else(|p| p.into_inner());
         for line in lines {
-            if let Some(j) = line.strip_prefix(PANIC_MARK) {
+            if line == USER_ERROR_MARK {
+                c.user_error = true;
+            } else if let Some(j) = line.strip_prefix(PANIC_MARK) {
                 let v: Value = serde_json::from_str(j).unwrap_or(Value::Null);
                 c.panic = Some((v["message"].as_str().unwrap_or("panic").to_string(), v["location"].as_str().unwrap_or("").to_string()));
             } else if let Some(j) = line.strip_prefix(DISPLAY_MARK) {
