@@ -409,8 +409,9 @@ pub enum KernelAction {
         no_prepare: bool,
     },
     /// Build the science crates (reprise-rdd, -causal, -discocat, -qbs) into the store's build
-    /// cache, so that a notebook's `:dep reprise-rdd` takes seconds. `install` runs it; run it
-    /// again after `cargo clean` or a toolchain change. An edited crate is rebuilt, never stale.
+    /// cache, so that a notebook's `:dep reprise-rdd` takes seconds. `install` runs it for the
+    /// store it names; run it for another store, or after a toolchain change. An edited crate is
+    /// rebuilt when a cell brings it in, never served stale.
     Prepare {
         /// Only these (rdd, causal, discocat, qbs; default: all)
         crates: Vec<String>,

@@ -4,6 +4,7 @@
 
 pub mod basis;
 pub mod estimators;
+pub mod fit;
 pub mod folds;
 pub mod ipm;
 mod kernel;
@@ -19,6 +20,10 @@ pub mod uniform;
 /// Reading data into checked columns lives in the shared crate.
 pub use reprise_stats::frame;
 pub use reprise_stats::frame::{DataError, Frame, Sample};
+pub use estimators::{Estimate, Overlap};
+pub use fit::{Aipw, AipwFit, Sensitivity, nsw, nsw_cps};
+/// The figure crate of [`Sensitivity::plot`] and the experiments' figures.
+pub use plotly;
 
 /// Why a model could not be fitted.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -33,6 +38,8 @@ pub enum FitError {
     NotConverged { what: String, iterations: u32 },
     #[error("cross-fitting over {k} folds of {n} rows: {why}; choose 2 ≤ K ≤ {n} folds")]
     Folds { k: usize, n: usize, why: String },
+    #[error("{0}")]
+    Option(String),
     #[error(transparent)]
     Data(#[from] DataError),
 }

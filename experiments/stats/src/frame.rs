@@ -239,6 +239,44 @@ impl Sample {
         (0..self.n()).filter(|&i| self.z[i] == f64::from(arm)).collect()
     }
 
+    /// Covariate means by arm with the standardised mean difference (pooled sd), one row each.
+    pub fn balance(&self) -> Vec<(String, f64, f64, f64)> {
+        let rows = |a: u8| self.arm_rows(a);
+        let (t, c) = (rows(1), rows(0));
+        self.names
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                let col = self.x.column(j);
+                let arm = |r: &[usize]| {
+                    let v: Array1<f64> = r.iter().map(|&i| col[i]).collect();
+                    crate::linalg::mean_sd(v.view())
+                };
+                let ((m1, s1), (m0, s0)) = (arm(&t), arm(&c));
+                let pooled = ((s1 * s1 + s0 * s0) / 2.0).sqrt();
+                (name.clone(), m1, m0, if pooled > 0.0 { (m1 - m0) / pooled } else { 0.0 })
+            })
+            .collect()
+    }
+
+    /// The sample's size and arms as a sentence.
+    pub fn describe(&self) -> String {
+        format!("sample of {} rows: {} treated, {} control; {} covariates", self.n(), self.n1(), self.n() - self.n1(), self.names.len())
+    }
+
+    /// evcxr's display protocol: the size, then covariate means by arm (HTML and text).
+    pub fn evcxr_display(&self) {
+        let rows: Vec<Vec<String>> = self.balance().into_iter().map(|(n, m1, m0, d)| vec![n, format!("{m1:.4}"), format!("{m0:.4}"), format!("{d:.3}")]).collect();
+        let header = ["covariate", "mean, treated", "mean, control", "std. mean diff."];
+        let html = format!("<p>{}</p>", crate::display::escape_html(&self.describe())) + &crate::display::html_table(&header, &rows);
+        let mut text = self.describe() + "\n";
+        text += &format!("{:<16}{:>16}{:>16}{:>18}\n", header[0], header[1], header[2], header[3]);
+        for r in &rows {
+            text += &format!("{:<16}{:>16}{:>16}{:>18}\n", r[0], r[1], r[2], r[3]);
+        }
+        crate::display::evcxr_bundle(&[("text/plain", text.trim_end()), ("text/html", &html)]);
+    }
+
     /// Covariates with a leading column of ones.
     pub fn design(&self) -> Array2<f64> {
         with_intercept(&self.x)
