@@ -4,7 +4,8 @@
 
 use super::enumerate::enumerate;
 use super::examples::{self, Function};
-use super::sampler::{self, Estimate, Weighted};
+use super::sampler::{self, Estimate};
+use super::infer::{mean_z, smc_expect, smc_populations};
 use super::smc::{self, Population, Resampler};
 use super::traced;
 use reprise_core::{Experiment, ExperimentError, MediaType, Outputs, ParamSpec, RunCtx};
@@ -30,35 +31,12 @@ fn smc_runs<T: Clone + 'static>(ctx: &RunCtx, p: &super::Prob<T>, steps: usize, 
 /// The same with `moves` MH rejuvenation steps per particle after each resampling, from the
 /// random stream `stream`.
 fn rm_runs<T: Clone + 'static>(ctx: &RunCtx, p: &super::Prob<T>, steps: usize, particles: usize, runs: usize, moves: usize, stream: &str) -> Result<Vec<(Population<T>, f64)>, ExperimentError> {
-    let pop = smc::resample_move_population(p.clone(), particles, steps, resampler(ctx)?, moves, smc::Acceptance::Correct);
+    let resampler = resampler(ctx)?;
     let mut rng = ctx.rng(stream);
     ctx.progress.start(if moves == 0 { "SMC runs" } else { "resample-move SMC runs" }, runs as u64);
-    let out = (0..runs)
-        .map(|_| {
-            ctx.progress.advance(1);
-            sampler::sample(&pop, &mut rng)
-        })
-        .collect();
+    let out = smc_populations(p, steps, particles, runs, resampler, moves, &mut rng, || ctx.progress.advance(1));
     ctx.progress.finish();
     Ok(out)
-}
-
-/// Ẑ over runs: the mean of the runs' Ẑ (unbiased), with se = sd/√runs.
-fn mean_z<T>(runs: &[(T, f64)]) -> Estimate {
-    Weighted { draws: runs.iter().map(|r| ((), r.1)).collect() }.evidence()
-}
-
-/// E[f] over all runs' particles, each run weighted by its Ẑ (proper weighting), with the
-/// between-run standard error of the per-run estimates.
-fn smc_expect<T>(runs: &[(Population<T>, f64)], f: impl Fn(&T) -> f64) -> Estimate {
-    let per: Vec<f64> = runs.iter().map(|(pop, _)| pop.iter().map(|(x, w)| w * f(x)).sum()).collect();
-    let m = runs.iter().map(|r| r.1).fold(f64::NEG_INFINITY, f64::max);
-    let z: Vec<f64> = runs.iter().map(|r| (r.1 - m).exp()).collect();
-    let value = per.iter().zip(&z).map(|(a, b)| a * b).sum::<f64>() / z.iter().sum::<f64>();
-    let k = per.len() as f64;
-    let mean = per.iter().sum::<f64>() / k;
-    let sd = (per.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt();
-    Estimate { value, se: sd / k.sqrt() }
 }
 
 pub struct Regression;

@@ -11,6 +11,7 @@ pub mod enumerate;
 pub mod examples;
 pub mod experiment;
 pub mod gp;
+pub mod infer;
 pub mod sampler;
 pub mod smc;
 pub mod traced;
@@ -19,6 +20,12 @@ pub mod traced;
 mod tests;
 
 use std::rc::Rc;
+
+pub use infer::{Comparison, Infer, Posterior};
+pub use sampler::Estimate;
+pub use smc::Resampler;
+/// For reading a pinned run's `summary.json` in a cell.
+pub use serde_json;
 
 /// The effects a program may use: continuous and discrete random choices and log-weight scores.
 pub trait Handler {

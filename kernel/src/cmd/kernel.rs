@@ -57,7 +57,9 @@ fn prepare(ctx: &Ctx, asked: &[String]) -> anyhow::Result<()> {
     eprintln!("preparing {} for notebooks in {} (a one-time build of a few minutes; cargo's progress follows)", crates.join(", "), ctx.store_path.display());
     let cfg = EngineConfig { store: ctx.store_path.clone(), repo: ctx.repo.clone(), notebook: None };
     let secs = prepare::prepare(cfg, &crates).map_err(|e| anyhow::anyhow!("building the science crates failed: {e}"))?;
-    eprintln!("prepared in {secs:.0} s: a fresh kernel's `:dep {}` now takes seconds", crates[0]);
+    // stdout: stderr now goes through the kernel's build-progress pipe, whose reader may not get
+    // to a last line before the process exits.
+    println!("prepared {} in {secs:.0} s: a fresh kernel's `:dep {}` now takes seconds", crates.join(", "), crates[0]);
     Ok(())
 }
 

@@ -341,11 +341,11 @@ impl RustCells {
             true => self.typed(code, &out),
             false => Ok(None),
         };
-        let mut result = typed.as_ref().map_err(Clone::clone).map(|t| self.run_once(t.as_ref().map_or(code, |t| &t.code), adds_dep));
+        let mut result = typed.as_ref().map_err(Clone::clone).map(|t| self.run_once(t.as_ref().map_or(code, |t| &t.code)));
         if !self.probe_first && matches!(&result, Ok(Ok((Err(EvcxrError::Message(m)), _))) if type_probe::is_unknown_type_error(m)) {
             typed = self.typed(code, &out);
             match &typed {
-                Ok(Some(t)) => result = Ok(self.run_once(&t.code, adds_dep)),
+                Ok(Some(t)) => result = Ok(self.run_once(&t.code)),
                 Ok(None) => {}
                 Err(outcome) => result = Err(outcome.clone()),
             }
@@ -415,18 +415,14 @@ impl RustCells {
 
     /// Runs `code` in evcxr (with the final place borrowed for the display trait); also returns the
     /// variables the session had before.
-    fn run_once(&mut self, code: &str, adds_dep: bool) -> Result<(Result<evcxr::EvalOutputs, EvcxrError>, Vec<String>), String> {
+    fn run_once(&mut self, code: &str) -> Result<(Result<evcxr::EvalOutputs, EvcxrError>, Vec<String>), String> {
         let borrowed = self.display.borrowed(code);
         self.with_ctx(|ctx| {
             let vars: Vec<String> = ctx.variables_and_types().map(|(n, _)| n.to_string()).collect();
-            // Registry dependencies compiled once are reused by every later kernel (evcxr's
-            // rustc-wrapper cache in ~/.cache/evcxr, capped at 2 GiB). Dependencies build in the
-            // cell that declares them; every other cell builds without the cache, whose lookups
-            // and size scan cost tens of milliseconds a cell (bench/kernel.py: 1.15× → 1.04× the
-            // peer's trivial cell).
-            if adds_dep {
-                let _ = ctx.execute(":cache 2048");
-            }
+            // evcxr's rustc-wrapper cache stays off: switched on for `:dep` cells only, it changed
+            // the build's environment from cell to cell, and cargo rebuilt every crate with a build
+            // script (serde, thiserror …) at each switch (~20 s a `:dep` cell). Builds are shared
+            // between kernels through the store's build seed instead ([`build_seed`]).
             let r = match &borrowed {
                 Some(b) => match ctx.execute(&b.code) {
                     Err(EvcxrError::CompilationErrors(errors)) if b.retry_as_written(errors.iter().map(|e| e.rendered())) => ctx.execute(code),
@@ -434,9 +430,6 @@ impl RustCells {
                 },
                 None => ctx.execute(code),
             };
-            if adds_dep {
-                let _ = ctx.execute(":cache 0");
-            }
             (r, vars)
         })
     }
