@@ -4,7 +4,7 @@
 
 use super::functor::Functor;
 use super::models::{self, Model, Svo};
-use super::pregroup::{Diagram, Ty, Word};
+use super::sentence::Sentence;
 use super::vectors::Vectors;
 use super::{svg, DiscoError};
 use reprise_core::{Experiment, ExperimentError, MediaType, Outputs, ParamSpec, RunCtx};
@@ -18,25 +18,6 @@ pub struct Compose;
 
 fn failed(e: DiscoError) -> ExperimentError {
     ExperimentError::refused(e.to_string())
-}
-
-/// The words with their types: given as `|`-separated types, or by word count (2: subject and
-/// intransitive verb; 3: subject, transitive verb, object).
-fn typed(sentence: &str, types: &str) -> Result<Vec<Word>, DiscoError> {
-    let words: Vec<&str> = sentence.split_whitespace().collect();
-    let tys: Vec<String> = if types.trim().is_empty() {
-        match words.len() {
-            2 => vec!["n".into(), "n.r s".into()],
-            3 => vec!["n".into(), "n.r s n.l".into(), "n".into()],
-            k => return Err(DiscoError::Type(format!("{k} words: give their types, e.g. types=\"n n.l | n | n.r s n.l | n\" for \"red dogs chase cats\""))),
-        }
-    } else {
-        types.split('|').map(|t| t.trim().to_string()).collect()
-    };
-    if tys.len() != words.len() {
-        return Err(DiscoError::Type(format!("{} words but {} types (separate types with |)", words.len(), tys.len())));
-    }
-    words.iter().zip(&tys).map(|(w, t)| Word::new(w, t)).collect()
 }
 
 impl Experiment for Compose {
@@ -59,8 +40,7 @@ impl Experiment for Compose {
 
     fn run(&self, ctx: &RunCtx) -> Result<Outputs, ExperimentError> {
         let p = &ctx.params;
-        let words = typed(p.str("sentence"), p.str("types")).map_err(failed)?;
-        let diagram = Diagram::reduce(words.clone(), &Ty::parse("s").map_err(failed)?).map_err(failed)?;
+        let Sentence { words, diagram } = Sentence::typed(p.str("sentence"), p.str("types")).map_err(failed)?;
         let mut out = Outputs::new();
         out.text("diagram.txt", &format!("{}\n{}", diagram.draw(), diagram.to_text()));
         out.bytes("diagram.svg", MediaType::SVG, svg::draw(&diagram).into_bytes());

@@ -10,9 +10,13 @@ pub mod functor;
 pub mod higher_order;
 pub mod models;
 pub mod pregroup;
+pub mod sentence;
 pub mod svg;
 pub mod triples;
 pub mod vectors;
+
+pub use models::Model;
+pub use sentence::{Lexicon, Meaning, Sentence};
 
 #[cfg(test)]
 mod tests;
