@@ -58,8 +58,8 @@ cp tests/browser/overrides.json "$settings/overrides.json"
 # kernels take the scratch store from the server's environment, like the nbclient tests.
 env -u REPRISE_STORE "$bin" kernel install --prefix "$venv" --no-prepare >/dev/null
 export REPRISE_STORE=$scratch/store
-# The notebooks' `:dep reprise-rdd` and `:dep reprise-causal` find the crates built, as after `reprise kernel install`.
-"$bin" kernel prepare rdd causal > "$out/prepare.log" 2>&1 || { echo "reprise kernel prepare failed; its log:" >&2; cat "$out/prepare.log" >&2; exit 1; }
+# The notebooks' `:dep reprise-rdd` (-causal, -discocat, -qbs) find the crates built, as after `reprise kernel install`.
+"$bin" kernel prepare > "$out/prepare.log" 2>&1 || { echo "reprise kernel prepare failed; its log:" >&2; cat "$out/prepare.log" >&2; exit 1; }
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 token=reprise-browser-test   # fixed: the server listens on 127.0.0.1 only, and dies with the test

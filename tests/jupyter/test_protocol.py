@@ -510,15 +510,6 @@ def test_a_saved_session_survives_gc_and_shows(tmp_path, reprise_bin):
         assert there("verify").returncode == 0, name
 
 
-@pytest.fixture(scope="session")
-def prepared_store(store, reprise_bin):
-    """The session's store with the RDD crate built into its `:dep` seed (`reprise kernel prepare`)."""
-    done = subprocess.run([reprise_bin, "--store", store, "kernel", "prepare", "rdd"], capture_output=True, text=True, timeout=1200)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "prepared reprise-rdd in" in done.stdout, done.stdout + done.stderr[-2000:]
-    return store
-
-
 def test_science_in_cells_on_a_prepared_store(prepared_store, reprise_bin):
     """A fresh kernel brings in the RDD crate and fits rdrobust on the Senate data: the summary
     prints rdrobust's layout with the numbers of the `rdd.scalar` experiment, as text, HTML and

@@ -56,7 +56,8 @@ fn prepare(ctx: &Ctx, asked: &[String]) -> anyhow::Result<()> {
     let crates = prepare::crates(&ctx.repo, asked).map_err(|e| user(e, Some("`reprise kernel prepare --help` lists them")))?;
     eprintln!("preparing {} for notebooks in {} (a one-time build of a few minutes; cargo's progress follows)", crates.join(", "), ctx.store_path.display());
     let cfg = EngineConfig { store: ctx.store_path.clone(), repo: ctx.repo.clone(), notebook: None };
-    let secs = prepare::prepare(cfg, &crates).map_err(|e| anyhow::anyhow!("building the science crates failed: {e}"))?;
+    let each = prepare::prepare(cfg, &crates).map_err(|e| anyhow::anyhow!("building the science crates failed: {e}"))?;
+    let secs: f64 = each.iter().sum();
     // stdout: stderr now goes through the kernel's build-progress pipe, whose reader may not get
     // to a last line before the process exits.
     println!("prepared {} in {secs:.0} s: a fresh kernel's `:dep {}` now takes seconds", crates.join(", "), crates[0]);

@@ -27,15 +27,21 @@ pub fn crates(repo: &std::path::Path, asked: &[String]) -> Result<Vec<String>, S
         .collect()
 }
 
-/// Builds `crates` as a kernel's `:dep` cell would and keeps the build as the store's seed.
-/// Cargo's progress goes to stderr; returns the seconds the build took.
-pub fn prepare(cfg: EngineConfig, crates: &[String]) -> Result<f64, String> {
-    let started = Instant::now();
-    let mut engine = Engine::start(cfg, Default::default());
-    let cell: String = crates.iter().map(|c| format!(":dep {c}\n")).collect();
-    let outcome = engine.execute(&cell, Arc::new(Nowhere), false);
-    match outcome.status {
-        Status::Ok => Ok(started.elapsed().as_secs_f64()),
-        Status::Error { evalue, traceback, .. } => Err(format!("{evalue}\n{}", traceback.join("\n"))),
-    }
+/// Builds each of `crates` as a fresh kernel's `:dep` cell would, one engine each (a notebook
+/// that brings in one crate resolves features for that crate alone, so that is the build it
+/// finds), and keeps the builds in the store's seed. Cargo's progress goes to stderr; returns the
+/// seconds each build took.
+pub fn prepare(cfg: EngineConfig, crates: &[String]) -> Result<Vec<f64>, String> {
+    crates
+        .iter()
+        .map(|c| {
+            let started = Instant::now();
+            let mut engine = Engine::start(cfg.clone(), Default::default());
+            let outcome = engine.execute(&format!(":dep {c}\n"), Arc::new(Nowhere), false);
+            match outcome.status {
+                Status::Ok => Ok(started.elapsed().as_secs_f64()),
+                Status::Error { evalue, traceback, .. } => Err(format!("{c}: {evalue}\n{}", traceback.join("\n"))),
+            }
+        })
+        .collect()
 }

@@ -175,7 +175,10 @@ impl RustCells {
     pub fn start(cfg: &EngineConfig, interrupt: Interrupter) -> RustCells {
         let cache = cfg.store.join("cache");
         let notice = rust_src(&cache);
-        if let Some(n) = &notice {
+        static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if let Some(n) = &notice
+            && !SAID.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
             eprintln!("reprise kernel: note: {n}");
         }
         // evcxr's compiler cache keys a crate by its command line alone and leaves out only
