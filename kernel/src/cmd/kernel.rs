@@ -25,8 +25,9 @@ pub fn kernel(ctx: &Ctx, args: KernelArgs) -> anyhow::Result<()> {
                 Some(s) => println!("  store: {} (pinned by --store; every kernel of this spec uses it)", s.display()),
                 None => println!("  store: REPRISE_STORE as the notebook server has it, else the repository's artifacts/ (nothing pinned)"),
             }
-            if !no_prepare {
-                prepare(ctx, &[])?;
+            // The kernelspec is in place either way: a failed build is a warning with the way to retry.
+            if !no_prepare && let Err(e) = prepare(ctx, &[]) {
+                eprintln!("warning: the kernel is installed, but building the science crates into the store failed: {e:#}\n  `reprise kernel prepare` retries; until then a notebook's first `:dep reprise-rdd` builds it (a minute or two)");
             }
             println!("start it with: jupyter lab (pick \"Rust (Reprise)\"), or jupyter console --kernel {name}");
             Ok(())

@@ -12,16 +12,14 @@ pub const SCIENCES: [&str; 4] = ["reprise-rdd", "reprise-causal", "reprise-disco
 /// The crate names `asked` (short `rdd` or full `reprise-rdd`; all of [`SCIENCES`] when empty),
 /// or an error naming one the repository lacks.
 pub fn crates(repo: &std::path::Path, asked: &[String]) -> Result<Vec<String>, String> {
-    if asked.is_empty() {
-        return Ok(SCIENCES.iter().map(|s| s.to_string()).collect());
-    }
-    asked
+    let all: Vec<String> = SCIENCES.iter().map(|s| s.to_string()).collect();
+    if asked.is_empty() { &all } else { asked }
         .iter()
         .map(|a| {
             let name = if a.starts_with("reprise-") { a.clone() } else { format!("reprise-{a}") };
             match super::engine::project_crate(repo, &name) {
                 Some(_) => Ok(name),
-                None => Err(format!("no crate `{name}` in {} (the sciences: {})", repo.display(), SCIENCES.map(|s| &s["reprise-".len()..]).join(", "))),
+                None => Err(format!("no crate `{name}` in {} (the sciences: {}; is --repo the Reprise checkout?)", repo.display(), SCIENCES.map(|s| &s["reprise-".len()..]).join(", "))),
             }
         })
         .collect()
