@@ -181,9 +181,9 @@ impl RustCells {
         {
             eprintln!("reprise kernel: note: {n}");
         }
-        // evcxr's compiler cache keys a crate by its command line alone and leaves out only
-        // incremental builds, which cargo makes of path crates; with CARGO_INCREMENTAL=0 inherited
-        // (CI sets it), it would hand back a path crate's old build after its source changed.
+        // Every engine builds with cargo's defaults: an inherited CARGO_INCREMENTAL (CI sets 0)
+        // would change the path crates' fingerprints between `reprise kernel prepare` in a shell
+        // and a kernel started by Jupyter, and the prepared build would not be reused.
         if std::env::var_os("CARGO_INCREMENTAL").is_some() {
             // SAFETY: as in `set_env`: the first engine removes it before other threads start.
             unsafe { std::env::remove_var("CARGO_INCREMENTAL") };
