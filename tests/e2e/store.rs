@@ -201,13 +201,13 @@ fn kernel_install_pins_a_store_only_when_told_to_and_says_which() {
     };
     // REPRISE_STORE in the environment (a script's scratch store) is not written into the spec.
     let mut c = std::process::Command::new(BIN);
-    c.args(["kernel", "install", "--prefix", prefix.to_str().unwrap()]).env("REPRISE_STORE", sb.store());
+    c.args(["kernel", "install", "--no-prepare", "--prefix", prefix.to_str().unwrap()]).env("REPRISE_STORE", sb.store());
     let out = ok(c);
     assert!(!argv().contains(&"--store".to_string()), "{:?}", argv());
     assert!(out.stdout.contains("nothing pinned") && out.stdout.contains("argv: "), "{}", out.stdout);
     // An explicit --store is, and install says so.
     let mut c = std::process::Command::new(BIN);
-    c.args(["--store", sb.store().to_str().unwrap(), "kernel", "install", "--prefix", prefix.to_str().unwrap()]);
+    c.args(["--store", sb.store().to_str().unwrap(), "kernel", "install", "--no-prepare", "--prefix", prefix.to_str().unwrap()]);
     let out = ok(c);
     let a = argv();
     let i = a.iter().position(|x| x == "--store").expect("--store pinned");
