@@ -12,8 +12,8 @@ figures print).
   REPRISE_KERNEL_NO_RUST_SRC=1): the compiler names the type in one extra compile
   (kernel/src/jupyter/type_probe.rs); ratio against the same cell with its type written, same
   kernel, cells alternating (target: at most one extra compile, about 2x)
-  the science in cells, on a store prepared by `reprise kernel prepare rdd` (the bench runs it):
-  a fresh kernel's `:dep reprise-rdd` (target: < 10 s) and a cell refitting rdrobust on the
+  the science in cells, on a store prepared by `reprise kernel prepare` (the bench runs it):
+  a fresh kernel's `:dep reprise-rdd` (and -causal, -discocat, -qbs; target: < 10 s) and a cell refitting rdrobust on the
   Senate data (target: < 0.5 s round trip); no peer (evcxr_jupyter builds the crate cold, ~90 s)
 
 Usage: REPRISE_STORE=$(mktemp -d) target/test-venv/bin/python bench/kernel.py [--rounds N]
@@ -113,13 +113,12 @@ def untyped_let(rounds):
 
 
 def science(rounds):
-    """`:dep reprise-rdd` in fresh kernels on a prepared store, then rdrobust refits in one."""
-    import json
-    import os
+    """`:dep` of each science crate in fresh kernels on a prepared store (three kernels for the RDD
+    crate, one for each other), then rdrobust refits in one kernel."""
     import subprocess
     spec = KernelSpecManager().get_kernel_spec("reprise")
-    subprocess.run([spec.argv[0], "--quiet", "kernel", "prepare", "rdd"], check=True, stdout=subprocess.DEVNULL)
-    deps, refits = [], []
+    subprocess.run([spec.argv[0], "--quiet", "kernel", "prepare"], check=True, stdout=subprocess.DEVNULL)
+    rows, deps, refits = {}, [], []
     for i in range(3):
         km, kc, _ = launch("reprise")
         deps.append(cell(kc, ":dep reprise-rdd"))
@@ -130,7 +129,14 @@ def science(rounds):
             refits = [cell(kc, code) for _ in range(rounds)]
         kc.stop_channels()
         km.shutdown_kernel(now=True)
-    return {"dep_rdd_prepared": {"reprise": statistics.median(deps)}, "rdrobust_refit": {"reprise": statistics.median(refits)}}
+    rows["dep_rdd_prepared"] = {"reprise": statistics.median(deps)}
+    for krate in ["causal", "discocat", "qbs"]:
+        km, kc, _ = launch("reprise")
+        rows[f"dep_{krate}_prepared"] = {"reprise": cell(kc, f":dep reprise-{krate}")}
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    rows["rdrobust_refit"] = {"reprise": statistics.median(refits)}
+    return rows
 
 
 def main():
